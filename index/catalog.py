@@ -1,0 +1,240 @@
+"""The SQLite catalog: documents, chunks and their vectors. It is the source of truth;
+the FAISS file is only a cache of the vectors stored here."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from ingest.models import PageSpan, PreparedDocument
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    sha256 TEXT NOT NULL UNIQUE,
+    filename TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    title TEXT NOT NULL,
+    author TEXT,
+    year INTEGER,
+    doc_type TEXT NOT NULL,
+    source_url TEXT,
+    language TEXT NOT NULL,
+    languages TEXT NOT NULL,
+    text TEXT NOT NULL,
+    pages TEXT NOT NULL,
+    added_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    lang TEXT NOT NULL,
+    heading TEXT,
+    page_start INTEGER,
+    page_end INTEGER,
+    char_start INTEGER NOT NULL,
+    char_end INTEGER NOT NULL,
+    tokens INTEGER NOT NULL,
+    vector BLOB NOT NULL,
+    UNIQUE (document_id, ordinal)
+);
+CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(document_id);
+"""
+
+DOCUMENT_COLUMNS = ("id, sha256, filename, media_type, title, author, year, doc_type, "
+                    "source_url, language, languages, added_at, "
+                    "(SELECT COUNT(*) FROM chunks WHERE document_id = documents.id) AS chunks, "
+                    "(SELECT COUNT(*) FROM json_each(documents.pages)) AS page_count")
+CHUNK_COLUMNS = ("id, document_id, ordinal, text, lang, heading, page_start, page_end, "
+                 "char_start, char_end, tokens")
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    id: int
+    sha256: str
+    filename: str
+    media_type: str
+    title: str
+    author: str | None
+    year: int | None
+    doc_type: str
+    source_url: str | None
+    language: str
+    languages: list[str]
+    added_at: str
+    chunks: int
+    page_count: int
+
+
+@dataclass(frozen=True)
+class ChunkRecord:
+    id: int
+    document_id: int
+    ordinal: int
+    text: str
+    lang: str
+    heading: str | None
+    page_start: int | None
+    page_end: int | None
+    char_start: int
+    char_end: int
+    tokens: int
+
+
+def _document(row: sqlite3.Row) -> DocumentRecord:
+    values = dict(row)
+    values["languages"] = json.loads(values["languages"])
+    return DocumentRecord(**values)
+
+
+class Catalog:
+    """One connection per process, serialised by a lock; WAL lets other processes read."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
+                                   timeout=30)
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT, rolled back on any error: all of a write or nothing."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    # --- meta -------------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0]["value"] if rows else None
+
+    def set_meta(self, db: sqlite3.Connection, key: str, value: str) -> None:
+        db.execute("INSERT INTO meta(key, value) VALUES (?, ?) "
+                   "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
+    def generation(self) -> int:
+        """A counter bumped by every write, so readers notice changes by other processes."""
+        return int(self.get_meta("generation") or 0)
+
+    def bump_generation(self, db: sqlite3.Connection) -> tuple[int, int]:
+        before = int((db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+                      or ["0"])[0])
+        self.set_meta(db, "generation", str(before + 1))
+        return before, before + 1
+
+    # --- writes (inside a transaction) ------------------------------------------------------
+    def insert_document(self, db: sqlite3.Connection, doc: PreparedDocument,
+                        vectors: np.ndarray) -> tuple[int, list[int]]:
+        pages = json.dumps([[p.number, p.start, p.end] for p in doc.pages])
+        cursor = db.execute(
+            "INSERT INTO documents (sha256, filename, media_type, title, author, year, doc_type, "
+            "source_url, language, languages, text, pages, added_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (doc.sha256, doc.filename, doc.media_type, doc.title, doc.author, doc.year,
+             doc.doc_type, doc.source_url, doc.language, json.dumps(list(doc.languages)),
+             doc.text, pages, datetime.now(UTC).isoformat(timespec="seconds")),
+        )
+        document_id = cursor.lastrowid
+        chunk_ids = []
+        for chunk, vector in zip(doc.chunks, vectors, strict=True):
+            cursor = db.execute(
+                "INSERT INTO chunks (document_id, ordinal, text, lang, heading, page_start, "
+                "page_end, char_start, char_end, tokens, vector) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (document_id, chunk.ordinal, chunk.text, chunk.lang, chunk.heading,
+                 chunk.page_start, chunk.page_end, chunk.char_start, chunk.char_end,
+                 chunk.tokens, np.asarray(vector, dtype=np.float32).tobytes()),
+            )
+            chunk_ids.append(cursor.lastrowid)
+        return document_id, chunk_ids
+
+    def delete_document(self, db: sqlite3.Connection, document_id: int) -> list[int]:
+        ids = [r[0] for r in db.execute("SELECT id FROM chunks WHERE document_id = ?",
+                                        (document_id,))]
+        db.execute("DELETE FROM documents WHERE id = ?", (document_id,))
+        return ids
+
+    # --- reads ------------------------------------------------------------------------------
+    def find_by_sha256(self, sha256: str) -> DocumentRecord | None:
+        rows = self._query(f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE sha256 = ?",
+                           (sha256,))
+        return _document(rows[0]) if rows else None
+
+    def document(self, document_id: int) -> DocumentRecord | None:
+        rows = self._query(f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id = ?",
+                           (document_id,))
+        return _document(rows[0]) if rows else None
+
+    def documents(self) -> list[DocumentRecord]:
+        return [_document(r) for r in self._query(
+            f"SELECT {DOCUMENT_COLUMNS} FROM documents ORDER BY id")]
+
+    def document_text(self, document_id: int) -> tuple[str, list[PageSpan]] | None:
+        rows = self._query("SELECT text, pages FROM documents WHERE id = ?", (document_id,))
+        if not rows:
+            return None
+        return rows[0]["text"], [PageSpan(*p) for p in json.loads(rows[0]["pages"])]
+
+    def chunks_of(self, document_id: int) -> list[ChunkRecord]:
+        rows = self._query(f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE document_id = ? "
+                           "ORDER BY ordinal", (document_id,))
+        return [ChunkRecord(**dict(r)) for r in rows]
+
+    def chunks_by_id(self, ids: list[int]) -> dict[int, ChunkRecord]:
+        marks = ",".join("?" * len(ids))
+        rows = self._query(f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE id IN ({marks})",
+                           tuple(ids)) if ids else []
+        return {r["id"]: ChunkRecord(**dict(r)) for r in rows}
+
+    def chunk_ids(self, *, langs: list[str] | None = None, document_ids: list[int] | None = None,
+                  doc_types: list[str] | None = None) -> list[int]:
+        """Ids of the chunks that pass the filters (all chunks when none is given)."""
+        clauses, params = [], []
+        for column, values in (("c.lang", langs), ("c.document_id", document_ids),
+                               ("d.doc_type", doc_types)):
+            if values:
+                clauses.append(f"{column} IN ({','.join('?' * len(values))})")
+                params.extend(values)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._query(f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id "
+                           f"{where} ORDER BY c.id", tuple(params))
+        return [r[0] for r in rows]
+
+    def all_vectors(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        rows = self._query("SELECT id, vector FROM chunks ORDER BY id")
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+        return ids, vectors.reshape(len(rows), dim)
+
+    def counts(self) -> tuple[int, int]:
+        row = self._query("SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM chunks)")
+        return row[0][0], row[0][1]

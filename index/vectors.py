@@ -1,0 +1,67 @@
+"""The FAISS index of chunk vectors, keyed by chunk id so that deletes really remove.
+
+Vectors are unit length, so inner product is cosine similarity. An exact (flat) index is
+used: at the scale of a library's collection it is fast enough and never misses a match.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+
+class VectorIndex:
+    def __init__(self, dim: int, index: faiss.Index | None = None):
+        self.dim = dim
+        self.index = index if index is not None else faiss.IndexIDMap(faiss.IndexFlatIP(dim))
+
+    @classmethod
+    def build(cls, dim: int, ids: np.ndarray, vectors: np.ndarray) -> VectorIndex:
+        index = cls(dim)
+        index.add(ids, vectors)
+        return index
+
+    @classmethod
+    def load(cls, path: Path) -> VectorIndex:
+        index = faiss.read_index(str(path))
+        return cls(index.d, index)
+
+    def save(self, path: Path) -> None:
+        """Write to a temporary file, then rename: a crash never leaves half a file."""
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        faiss.write_index(self.index, str(temporary))
+        os.replace(temporary, path)
+
+    def add(self, ids: np.ndarray | list[int], vectors: np.ndarray) -> None:
+        if len(ids):
+            self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32),
+                                    np.asarray(ids, dtype=np.int64))
+
+    def remove(self, ids: list[int]) -> None:
+        if ids:
+            self.index.remove_ids(np.asarray(ids, dtype=np.int64))
+
+    def ids(self) -> np.ndarray:
+        return np.sort(faiss.vector_to_array(self.index.id_map))
+
+    def __len__(self) -> int:
+        return self.index.ntotal
+
+    def search(self, query: np.ndarray, k: int,
+               allowed: list[int] | None = None) -> list[tuple[int, float]]:
+        """Top-k (chunk id, cosine) pairs, optionally only among ``allowed`` chunk ids."""
+        if allowed is not None and not allowed:
+            return []
+        params = None
+        if allowed is not None:
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(
+                np.asarray(allowed, dtype=np.int64)))
+        k = min(k, len(self) if allowed is None else len(allowed))
+        if k <= 0:
+            return []
+        scores, ids = self.index.search(query.reshape(1, -1).astype(np.float32), k,
+                                        params=params)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]

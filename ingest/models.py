@@ -1,0 +1,86 @@
+"""The contract between ingest and index: extracted documents and their chunks.
+
+Character offsets always index into ``Extracted.text`` (the normalised full text that the
+catalog stores), so every chunk can be traced back to the exact place it came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class PageSpan:
+    """Where one page lies in the document text (1-based page number, [start, end))."""
+
+    number: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """Normalised text of one file, with page spans for paged formats (PDF) and metadata
+    found in the file itself (PDF info, HTML <title>, DOCX core properties)."""
+
+    text: str
+    pages: tuple[PageSpan, ...] = ()
+    title: str | None = None
+    author: str | None = None
+    year: int | None = None
+
+    def pages_of(self, start: int, end: int) -> tuple[int | None, int | None]:
+        """First and last page touched by the span [start, end); (None, None) without pages."""
+        if not self.pages:
+            return None, None
+        touched = [p.number for p in self.pages if p.start < end and start < p.end]
+        if not touched:  # an empty span between pages belongs to the page that follows
+            following = (p.number for p in self.pages if p.start >= start)
+            touched = [next(following, self.pages[-1].number)]
+        return touched[0], touched[-1]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage ready to embed: ``text == document_text[char_start:char_end]``."""
+
+    ordinal: int
+    text: str
+    char_start: int
+    char_end: int
+    heading: str | None
+    page_start: int | None
+    page_end: int | None
+    lang: str
+    tokens: int
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """What a librarian knows about a document; empty fields are filled from the file."""
+
+    title: str | None = None
+    author: str | None = None
+    year: int | None = None
+    doc_type: str | None = None
+    source_url: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class PreparedDocument:
+    """A file read, cleaned, language-tagged and chunked: everything the store needs."""
+
+    filename: str
+    sha256: str
+    media_type: str
+    text: str
+    pages: tuple[PageSpan, ...]
+    title: str
+    author: str | None
+    year: int | None
+    doc_type: str
+    source_url: str | None
+    language: str
+    languages: tuple[str, ...]
+    chunks: tuple[Chunk, ...] = field(default=())

@@ -1,0 +1,64 @@
+"""From a file to a prepared document: read → normalise → detect language → chunk.
+
+This is the whole of ingest; it knows nothing of vectors or storage. The token counter
+comes from whoever embeds the chunks, so the chunk budget is measured in that model's
+own tokens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from pathlib import PurePath
+
+from .chunking import Chunker
+from .language import detect_language
+from .models import Chunk, Metadata, PreparedDocument
+from .readers import extract, media_type_of
+
+DOC_TYPES = ("law", "study", "report", "article", "guide", "glossary", "other")
+MIN_LANGUAGE_SHARE = 0.1
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _languages_by_share(chunks: list[Chunk]) -> list[str]:
+    """Languages of the chunks, most text first; those under 10% of the text are dropped."""
+    sizes = Counter()
+    for chunk in chunks:
+        sizes[chunk.lang] += len(chunk.text)
+    total = sum(sizes.values()) or 1
+    return [lang for lang, size in sizes.most_common() if size / total >= MIN_LANGUAGE_SHARE]
+
+
+def prepare(data: bytes, filename: str, metadata: Metadata, chunker: Chunker) -> PreparedDocument:
+    """Everything the store needs to add one file; raises a KoshqonError with the reason."""
+    media_type = media_type_of(filename)
+    extracted = extract(data, filename)
+    chunks = []
+    for ordinal, span in enumerate(chunker.chunk(extracted.text)):
+        text = extracted.text[span.start : span.end]
+        page_start, page_end = extracted.pages_of(span.start, span.end)
+        chunks.append(Chunk(
+            ordinal=ordinal, text=text, char_start=span.start, char_end=span.end,
+            heading=span.heading, page_start=page_start, page_end=page_end,
+            lang=detect_language(text), tokens=span.tokens,
+        ))
+    languages = _languages_by_share(chunks) or [detect_language(extracted.text)]
+    return PreparedDocument(
+        filename=PurePath(filename).name,
+        sha256=sha256_of(data),
+        media_type=media_type,
+        text=extracted.text,
+        pages=extracted.pages,
+        title=metadata.title or extracted.title or PurePath(filename).stem,
+        author=metadata.author or extracted.author,
+        year=metadata.year or extracted.year,
+        doc_type=metadata.doc_type or "other",
+        source_url=metadata.source_url,
+        language=metadata.language or languages[0],
+        languages=tuple(languages),
+        chunks=tuple(chunks),
+    )

@@ -1,0 +1,174 @@
+"""Readers: bytes of a file in, normalised text with page spans and file metadata out.
+
+One function per format, chosen from a table by file extension. Every failure a user can
+meet (empty file, wrong type, corrupted or password-protected PDF) becomes an error that
+names the reason.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from .errors import UnreadableFile, UnsupportedFileType
+from .models import Extracted, PageSpan
+from .normalize import normalize_text
+
+PAGE_SEPARATOR = "\n\n"
+
+
+@dataclass
+class RawText:
+    """What a reader found before normalisation: one string per page (one page if unpaged)."""
+
+    pages: list[str]
+    paged: bool
+    title: str | None = None
+    author: str | None = None
+    year: int | None = None
+
+
+def _decode(data: bytes) -> str:
+    """UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1251 (legacy Cyrillic)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1251", errors="replace")
+
+
+def read_text(data: bytes) -> RawText:
+    return RawText(pages=[_decode(data)], paged=False)
+
+
+def read_markdown(data: bytes) -> RawText:
+    text = _decode(data)
+    heading = re.search(r"^#\s+(.+)$", text, flags=re.MULTILINE)
+    return RawText(pages=[text], paged=False, title=heading.group(1).strip() if heading else None)
+
+
+_BLOCK_TAGS = ["p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section",
+               "article", "blockquote", "pre", "table", "ul", "ol", "dt", "dd", "main"]
+_NOT_CONTENT = ["script", "style", "noscript", "nav", "header", "footer", "aside", "form",
+                "template", "svg", "button"]
+
+
+def read_html(data: bytes) -> RawText:
+    """Main text of a page: <main> or <article> when present, never menus or footers."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(data, "lxml")
+    title = soup.title.get_text(" ", strip=True) if soup.title else None
+    for tag in soup.find_all(_NOT_CONTENT):
+        tag.decompose()
+    body = soup.find("main") or soup.find("article") or soup.body or soup
+    for tag in body.find_all(_BLOCK_TAGS):
+        tag.insert_after("\n")
+        if tag.name.startswith("h") and len(tag.name) == 2:
+            tag.insert_before("\n\n")
+    return RawText(pages=[body.get_text()], paged=False, title=title or None)
+
+
+def read_docx(data: bytes) -> RawText:
+    import docx
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as error:  # python-docx raises zipfile/KeyError/lxml errors alike
+        raise UnreadableFile(f"not a readable DOCX file ({error})") from error
+    blocks = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        blocks.extend(" | ".join(cell.text for cell in row.cells) for row in table.rows)
+    props = document.core_properties
+    return RawText(
+        pages=["\n\n".join(blocks)],
+        paged=False,
+        title=props.title or None,
+        author=props.author or None,
+        year=props.created.year if props.created else None,
+    )
+
+
+def read_pdf(data: bytes) -> RawText:
+    """Text of each page with pypdf; PDFs encrypted with an empty password are opened."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    if not data.lstrip()[:5].startswith(b"%PDF"):
+        raise UnreadableFile("not a PDF file (it does not start with %PDF)")
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise UnreadableFile("the PDF is encrypted with a password; remove it and try again")
+        pages = [_page_text(page) for page in reader.pages]
+        info = reader.metadata
+    except UnreadableFile:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise UnreadableFile(f"the PDF is damaged and cannot be read ({error})") from error
+    title = author = year = None
+    if info is not None:
+        title = (info.title or "").strip() or None
+        author = (info.author or "").strip() or None
+        created = info.get("/CreationDate")
+        match = re.match(r"D?:?(\d{4})", str(created or ""))
+        year = int(match.group(1)) if match else None
+    return RawText(pages=pages, paged=True, title=title, author=author, year=year)
+
+
+def _page_text(page) -> str:
+    try:
+        return page.extract_text() or ""
+    except Exception:  # one broken page must not lose the others; it reads as empty
+        return ""
+
+
+READERS: dict[str, tuple[str, Callable[[bytes], RawText]]] = {
+    ".pdf": ("application/pdf", read_pdf),
+    ".docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+              read_docx),
+    ".html": ("text/html", read_html),
+    ".htm": ("text/html", read_html),
+    ".txt": ("text/plain", read_text),
+    ".md": ("text/markdown", read_markdown),
+    ".markdown": ("text/markdown", read_markdown),
+}
+
+
+def media_type_of(filename: str) -> str:
+    """The media type for a file name, or UnsupportedFileType naming what is accepted."""
+    suffix = PurePath(filename).suffix.lower()
+    if suffix not in READERS:
+        accepted = ", ".join(sorted(READERS))
+        kind = f"'{suffix}' files are" if suffix else "files without an extension are"
+        raise UnsupportedFileType(f"{kind} not supported (accepted: {accepted})")
+    return READERS[suffix][0]
+
+
+def extract(data: bytes, filename: str) -> Extracted:
+    """Read and normalise a file; pages are joined by a blank line and keep their numbers."""
+    media_type_of(filename)
+    if not data.strip():
+        raise UnreadableFile("the file is empty")
+    raw = READERS[PurePath(filename).suffix.lower()][1](data)
+    text, spans = "", []
+    for number, page in enumerate(raw.pages, start=1):
+        cleaned = normalize_text(page)
+        if text and cleaned:
+            text += PAGE_SEPARATOR
+        spans.append(PageSpan(number, len(text), len(text) + len(cleaned)))
+        text += cleaned
+    if not text.strip():
+        reason = "no text layer (a scanned PDF?)" if raw.paged else "no text"
+        raise UnreadableFile(f"nothing to index: the file has {reason}")
+    return Extracted(
+        text=text,
+        pages=tuple(spans) if raw.paged else (),
+        title=normalize_text(raw.title) if raw.title else None,
+        author=raw.author,
+        year=raw.year,
+    )

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Response, UploadFile
+
+from ingest.errors import FileTooLarge, InvalidParameter
+from ingest.models import Metadata
+from ingest.pipeline import DOC_TYPES
+
+from ..deps import KoshqonDep
+from ..schemas import Document, DocumentAdded, DocumentDetail, DocumentList, Passage, Problem
+
+router = APIRouter(prefix="/documents", tags=["documents"])
+ERRORS = {
+    400: {"model": Problem, "description": "Unreadable file (empty, damaged, encrypted)"},
+    413: {"model": Problem, "description": "File larger than KOSHQON_MAX_UPLOAD_MB"},
+    415: {"model": Problem, "description": "Unsupported file type"},
+    422: {"model": Problem, "description": "Invalid parameters"},
+}
+
+
+def read_upload(file: UploadFile, limit: int) -> bytes:
+    data = file.file.read(limit + 1)
+    if len(data) > limit:
+        raise FileTooLarge(f"{file.filename} is larger than the limit of {limit / 1e6:.1f} MB")
+    return data
+
+
+@router.post("", status_code=201, response_model=DocumentAdded,
+             responses={200: {"model": DocumentAdded, "description": "Already in the collection"},
+                        **ERRORS})
+def add_document(
+    koshqon: KoshqonDep,
+    response: Response,
+    file: UploadFile,
+    title: Annotated[str | None, Form()] = None,
+    author: Annotated[str | None, Form()] = None,
+    year: Annotated[int | None, Form(ge=0, le=2100)] = None,
+    doc_type: Annotated[str | None, Form(description=", ".join(DOC_TYPES))] = None,
+    source_url: Annotated[str | None, Form()] = None,
+    language: Annotated[str | None, Form(pattern=r"^[a-z]{2,3}$")] = None,
+) -> DocumentAdded:
+    """Add a PDF, DOCX, HTML, TXT or Markdown file. The same content again returns the
+    existing document with status "exists" (200) instead of adding it twice."""
+    if doc_type is not None and doc_type not in DOC_TYPES:
+        raise InvalidParameter(f"doc_type must be one of: {', '.join(DOC_TYPES)}")
+    data = read_upload(file, koshqon.settings.max_upload_bytes)
+    metadata = Metadata(title=title, author=author, year=year, doc_type=doc_type,
+                        source_url=source_url, language=language)
+    result = koshqon.add_file(data, file.filename or "upload", metadata)
+    if not result.created:
+        response.status_code = 200
+    return DocumentAdded(**Document.model_validate(result.document).model_dump(),
+                         status="created" if result.created else "exists")
+
+
+@router.get("", response_model=DocumentList)
+def list_documents(koshqon: KoshqonDep) -> DocumentList:
+    documents = [Document.model_validate(d) for d in koshqon.documents()]
+    return DocumentList(total=len(documents), documents=documents)
+
+
+@router.get("/{document_id}", response_model=DocumentDetail,
+            responses={404: {"model": Problem, "description": "No such document"}})
+def get_document(koshqon: KoshqonDep, document_id: int) -> DocumentDetail:
+    """The document's metadata and all its passages, in order."""
+    document, chunks = koshqon.document(document_id)
+    return DocumentDetail(**Document.model_validate(document).model_dump(),
+                          passages=[Passage.model_validate(c) for c in chunks])
+
+
+@router.delete("/{document_id}", response_model=Document,
+               responses={404: {"model": Problem, "description": "No such document"}})
+def delete_document(koshqon: KoshqonDep, document_id: int) -> Document:
+    """Remove the document from the catalog and the vector index; returns what was removed."""
+    return Document.model_validate(koshqon.remove(document_id))

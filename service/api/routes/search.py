@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from index.search import Filters
+from ingest.errors import InvalidParameter
+
+from ..deps import KoshqonDep
+from ..schemas import Problem, SearchResponse
+
+router = APIRouter(tags=["search"])
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
+
+
+def split_languages(values: list[str] | None) -> list[str] | None:
+    """`lang=kk,ru` and `lang=kk&lang=ru` mean the same; codes must look like ISO 639."""
+    codes = [code.strip().lower() for value in values or [] for code in value.split(",")]
+    codes = [code for code in codes if code]
+    bad = [code for code in codes if not LANGUAGE_CODE.match(code)]
+    if bad:
+        raise InvalidParameter(f"lang: not a language code: {', '.join(bad)} (use kk, ru, en)")
+    return codes or None
+
+
+@router.get("/search", response_model=SearchResponse,
+            responses={422: {"model": Problem, "description": "Invalid parameters"}})
+def search(
+    koshqon: KoshqonDep,
+    q: Annotated[str, Query(min_length=1, max_length=2000, description="The question.")],
+    k: Annotated[int, Query(ge=1, le=100, description="How many passages.")] = 10,
+    lang: Annotated[list[str] | None, Query(
+        description="Passage languages, repeatable or comma-separated: kk,ru,en")] = None,
+    doc_id: Annotated[list[int] | None, Query(description="Only these documents.")] = None,
+    doc_type: Annotated[list[str] | None, Query(description="Only these types.")] = None,
+) -> SearchResponse:
+    """Ranked passages for a question in any of the languages, each with its citation."""
+    if not q.strip():
+        raise InvalidParameter("q: the question is empty")
+    filters = Filters(langs=split_languages(lang), document_ids=doc_id, doc_types=doc_type)
+    return SearchResponse.model_validate(koshqon.search(q, k, filters))

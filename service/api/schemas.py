@@ -1,0 +1,100 @@
+"""Typed request and response models: the OpenAPI page at /docs is the API reference."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Citation(Model):
+    document_id: int
+    title: str
+    filename: str = Field(description="The file's own name as uploaded or ingested.")
+    page_start: int | None = Field(description="1-based; null only for formats without pages.")
+    page_end: int | None
+    heading: str | None = Field(description='Structural path, e.g. "Глава 2 › Статья 10".')
+    char_start: int = Field(description="Offset of the passage in the document's text.")
+    char_end: int
+    label: str = Field(description='Human-readable citation, e.g. "…, Article 10, p. 4".')
+
+
+class SearchHit(Model):
+    rank: int
+    score: float = Field(description="Cosine similarity between question and passage.")
+    chunk_id: int
+    text: str = Field(description="The exact passage, as stored in the catalog.")
+    lang: str
+    citation: Citation
+
+
+class SearchResponse(Model):
+    query: str
+    query_lang: str
+    took_ms: float
+    results: list[SearchHit]
+
+
+class Document(Model):
+    id: int
+    title: str
+    filename: str
+    media_type: str
+    author: str | None
+    year: int | None
+    doc_type: str
+    source_url: str | None
+    language: str
+    languages: list[str]
+    sha256: str
+    added_at: str
+    page_count: int = Field(description="0 for formats without pages.")
+    chunks: int = Field(description="Number of passages indexed.")
+
+
+class DocumentAdded(Document):
+    status: Literal["created", "exists"]
+
+
+class Passage(Model):
+    id: int
+    ordinal: int
+    text: str
+    lang: str
+    heading: str | None
+    page_start: int | None
+    page_end: int | None
+    char_start: int
+    char_end: int
+    tokens: int
+
+
+class DocumentDetail(Document):
+    passages: list[Passage]
+
+
+class DocumentList(Model):
+    total: int
+    documents: list[Document]
+
+
+class Health(Model):
+    status: str
+    model_id: str
+    dimension: int
+    documents: int
+    chunks: int
+
+
+class Problem(Model):
+    """RFC 9457 problem details: every error says what went wrong in words."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    errors: list[dict] | None = None

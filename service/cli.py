@@ -1,0 +1,176 @@
+"""The koshqon command: the same operations as the HTTP API, from a terminal.
+
+    koshqon ingest corpus/
+    koshqon search "кандас дегеніміз кім?" --lang ru,en
+    koshqon serve --port 8000
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from ingest.errors import KoshqonError
+from ingest.models import Metadata
+from ingest.pipeline import DOC_TYPES
+
+from .api.routes.search import split_languages
+from .api.schemas import Document, Health, SearchResponse
+from .config import Settings
+
+data_dir_option = click.option(
+    "--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="KOSHQON_DATA_DIR",
+    default="data", show_default=True, help="Catalog and index folder (env KOSHQON_DATA_DIR).")
+
+
+def open_koshqon(data_dir: Path):
+    from .core import Koshqon
+
+    try:
+        return Koshqon(Settings(data_dir=data_dir))
+    except KoshqonError as error:
+        raise click.ClickException(str(error)) from error
+
+
+@click.group()
+@click.version_option(package_name="koshqon")
+def cli() -> None:
+    """Koshqon: search Kazakh, Russian and English documents, every passage cited."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@data_dir_option
+@click.option("--title", help="Title (for a single file).")
+@click.option("--author")
+@click.option("--year", type=int)
+@click.option("--doc-type", type=click.Choice(DOC_TYPES))
+@click.option("--source-url")
+@click.option("--language", help="Language code, when detection should be overridden.")
+def ingest(paths, data_dir, title, author, year, doc_type, source_url, language) -> None:
+    """Add files and folders (PDF, DOCX, HTML, TXT, Markdown).
+
+    A folder's metadata.json (file name → title, year, doc_type, …) is used for its files.
+    Exits with status 1 when any file failed; the others are added all the same.
+    """
+    from tqdm import tqdm
+
+    from .core import files_to_ingest
+
+    metadata = Metadata(title, author, year, doc_type, source_url, language)
+    koshqon = open_koshqon(data_dir)
+    try:
+        files = list(files_to_ingest(list(paths)))
+    except KoshqonError as error:
+        raise click.ClickException(str(error)) from error
+    outcomes = []
+    with tqdm(total=len(files), unit="file", desc="Ingesting", file=sys.stderr) as progress:
+        for outcome in koshqon.ingest(files, metadata):
+            outcomes.append(outcome)
+            progress.set_postfix_str(outcome.path.name[-40:])
+            progress.update()
+    counts = Counter(o.status for o in outcomes)
+    click.echo(f"Added {counts['added']}, skipped {counts['skipped']}, "
+               f"failed {counts['failed']}.")
+    for outcome in outcomes:
+        if outcome.status == "added":
+            doc = outcome.document
+            click.echo(f"  added    {outcome.path}  → document {doc.id} "
+                       f"({doc.chunks} passages, {doc.language})")
+        else:
+            click.echo(f"  {outcome.status:<8} {outcome.path}: {outcome.reason}")
+    if counts["failed"]:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--k", default=10, show_default=True, type=click.IntRange(1, 100))
+@click.option("--lang", help="Only passages in these languages, e.g. kk,ru,en.")
+@click.option("--doc-id", type=int, multiple=True, help="Only this document (repeatable).")
+@click.option("--doc-type", multiple=True, help="Only this document type (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the HTTP API's JSON response.")
+@data_dir_option
+def search(query, k, lang, doc_id, doc_type, as_json, data_dir) -> None:
+    """Ranked passages for QUERY, each with its citation."""
+    from index.search import Filters
+
+    try:
+        filters = Filters(split_languages([lang] if lang else None), list(doc_id) or None,
+                          list(doc_type) or None)
+    except KoshqonError as error:
+        raise click.ClickException(str(error)) from error
+    result = SearchResponse.model_validate(open_koshqon(data_dir).search(query, k, filters))
+    if as_json:
+        click.echo(result.model_dump_json())
+        return
+    if not result.results:
+        click.echo("No passages found.")
+    for hit in result.results:
+        click.secho(f"{hit.rank}. {hit.citation.label}", bold=True)
+        place = " · ".join(filter(None, [hit.citation.heading, hit.lang,
+                                         f"score {hit.score:.3f}", hit.citation.filename]))
+        click.echo(f"   {place}")
+        passage = textwrap.shorten(" ".join(hit.text.split()), 500, placeholder=" …")
+        click.echo(textwrap.indent(textwrap.fill(passage, 96), "   ") + "\n")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@data_dir_option
+def serve(host, port, data_dir) -> None:
+    """Run the HTTP API (OpenAPI page at /docs)."""
+    import uvicorn
+
+    from .api.app import create_app
+
+    uvicorn.run(create_app(Settings(data_dir=data_dir)), host=host, port=port)
+
+
+@cli.command()
+@data_dir_option
+def health(data_dir) -> None:
+    """Prepare the model if needed, and print what GET /health returns."""
+    click.echo(Health.model_validate(open_koshqon(data_dir).health()).model_dump_json(indent=2))
+
+
+@cli.group()
+def docs() -> None:
+    """List and remove documents."""
+
+
+@docs.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@data_dir_option
+def docs_list(as_json, data_dir) -> None:
+    """The documents in the collection."""
+    documents = [Document.model_validate(d) for d in open_koshqon(data_dir).documents()]
+    if as_json:
+        click.echo(json.dumps([d.model_dump() for d in documents], ensure_ascii=False, indent=2))
+        return
+    for d in documents:
+        click.echo(f"{d.id:>4}  {d.language:<3} {d.doc_type:<9} {d.chunks:>5} passages  "
+                   f"{d.title}  ({d.filename})")
+    click.echo(f"{len(documents)} documents")
+
+
+@docs.command("remove")
+@click.argument("document_id", type=int)
+@data_dir_option
+def docs_remove(document_id, data_dir) -> None:
+    """Remove a document from the catalog and the index."""
+    try:
+        removed = open_koshqon(data_dir).remove(document_id)
+    except KoshqonError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Removed document {removed.id}: {removed.title}")
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,39 @@
+"""Settings, read from KOSHQON_* environment variables (and CLI options that set them)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KOSHQON_")
+
+    data_dir: Path = Field(Path("data"), description="Catalog, vector index and model cache.")
+    model: str = Field("multilingual-e5-small", description=(
+        "Embedding model: the built-in multilingual-e5-small, or the path of any "
+        "sentence-transformers model folder (e.g. a local copy of BAAI/bge-m3)."))
+    models_dir: Path | None = Field(None, description=(
+        "Where the built-in model is rebuilt; defaults to DATA_DIR/models."))
+    device: str = Field("cpu", description="Torch device for the embedding model.")
+    query_prefix: str | None = Field(None, description="Overrides the model's query prompt.")
+    passage_prefix: str | None = Field(None, description="Overrides the model's passage prompt.")
+    chunk_tokens: int = Field(256, ge=32, le=480, description="Passage budget in model tokens.")
+    chunk_overlap: int = Field(32, ge=0, le=128, description="Tokens repeated between passages.")
+    max_upload_mb: float = Field(50, gt=0, description="Largest file accepted, in megabytes.")
+
+    @property
+    def model_cache(self) -> Path:
+        return self.models_dir or self.data_dir / "models"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

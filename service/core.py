@@ -1,0 +1,153 @@
+"""The application layer: what the CLI and the HTTP API both call, so they behave alike."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, fields, replace
+from functools import lru_cache
+from pathlib import Path
+
+from index.catalog import ChunkRecord, DocumentRecord
+from index.embedder import SentenceTransformerEmbedder, load_embedder
+from index.search import Filters, SearchResult, search
+from index.store import AddResult, Store
+from ingest.chunking import Chunker
+from ingest.errors import DocumentNotFound, FileTooLarge, KoshqonError
+from ingest.models import Metadata
+from ingest.pipeline import prepare, sha256_of
+from ingest.readers import READERS, media_type_of
+
+from .config import Settings
+
+SIDECAR = "metadata.json"
+
+
+@lru_cache(maxsize=4)
+def _embedder(model: str, models_dir: Path, device: str, query_prefix: str | None,
+              passage_prefix: str | None) -> SentenceTransformerEmbedder:
+    """One loaded model per process, shared by every app and command that asks for it."""
+    return load_embedder(model, models_dir, device=device, query_prefix=query_prefix,
+                         passage_prefix=passage_prefix)
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What happened to one file of an ingest run: added, skipped (and why) or failed."""
+
+    path: Path
+    status: str
+    reason: str | None = None
+    document: DocumentRecord | None = None
+
+
+@dataclass(frozen=True)
+class Health:
+    status: str
+    model_id: str
+    dimension: int
+    documents: int
+    chunks: int
+
+
+def _sidecar(folder: Path) -> dict[str, dict]:
+    path = folder / SIDECAR
+    if not path.is_file():
+        return {}
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise KoshqonError(f"{path}: not valid JSON ({error})") from error
+    return entries if isinstance(entries, dict) else {}
+
+
+def metadata_from(entry: dict) -> Metadata:
+    names = {f.name for f in fields(Metadata)}
+    return Metadata(**{key: value for key, value in entry.items() if key in names})
+
+
+def merge(base: Metadata | None, override: Metadata | None) -> Metadata | None:
+    if base is None or override is None:
+        return override or base
+    return replace(base, **{k: v for k, v in vars(override).items() if v is not None})
+
+
+def files_to_ingest(paths: list[Path]) -> Iterator[tuple[Path, Metadata | None, str | None]]:
+    """Every file under the paths: (path, sidecar metadata, reason to skip it or None)."""
+    for path in paths:
+        if path.is_dir():
+            for file in sorted(p for p in path.rglob("*") if p.is_file()):
+                if file.name == SIDECAR or file.name.startswith("."):
+                    continue
+                entry = _sidecar(file.parent).get(file.name)
+                supported = file.suffix.lower() in READERS
+                yield file, metadata_from(entry) if entry else None, (
+                    None if supported else f"unsupported type '{file.suffix or 'none'}'")
+        else:
+            yield path, None, None
+
+
+class Koshqon:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.embedder = _embedder(settings.model, settings.model_cache, settings.device,
+                                  settings.query_prefix, settings.passage_prefix)
+        self.store = Store(settings.data_dir, self.embedder)
+        self.chunker = Chunker(self.embedder.count_tokens, settings.chunk_tokens,
+                               settings.chunk_overlap)
+
+    def close(self) -> None:
+        self.store.close()
+
+    # --- documents ---------------------------------------------------------------------------
+    def add_file(self, data: bytes, filename: str, metadata: Metadata | None = None) -> AddResult:
+        """Add one file's content, whole or not at all; identical content is not added twice."""
+        if len(data) > self.settings.max_upload_bytes:
+            raise FileTooLarge(f"{filename} is {len(data) / 1e6:.1f} MB; the limit is "
+                               f"{self.settings.max_upload_mb:g} MB (KOSHQON_MAX_UPLOAD_MB)")
+        media_type_of(filename)
+        existing = self.store.catalog.find_by_sha256(sha256_of(data))
+        if existing:
+            return AddResult(existing, created=False)
+        prepared = prepare(data, filename, metadata or Metadata(), self.chunker)
+        return self.store.add(prepared)
+
+    def ingest(self, files: list[tuple[Path, Metadata | None, str | None]],
+               metadata: Metadata | None = None) -> Iterator[FileOutcome]:
+        """Add the files from ``files_to_ingest`` one by one; a bad file is reported and the
+        rest go on. Metadata given here overrides the folder's sidecar, field by field."""
+        for path, sidecar, skip in files:
+            if skip:
+                yield FileOutcome(path, "skipped", skip)
+                continue
+            try:
+                if not path.is_file():
+                    raise KoshqonError("no such file or folder")
+                result = self.add_file(path.read_bytes(), path.name, merge(sidecar, metadata))
+            except (KoshqonError, OSError) as error:
+                yield FileOutcome(path, "failed", str(error))
+            else:
+                status = "added" if result.created else "skipped"
+                reason = None if result.created else (
+                    f"already in the collection as document {result.document.id}")
+                yield FileOutcome(path, status, reason, result.document)
+
+    def documents(self) -> list[DocumentRecord]:
+        return self.store.catalog.documents()
+
+    def document(self, document_id: int) -> tuple[DocumentRecord, list[ChunkRecord]]:
+        document = self.store.catalog.document(document_id)
+        if document is None:
+            raise DocumentNotFound(f"no document with id {document_id}")
+        return document, self.store.catalog.chunks_of(document_id)
+
+    def remove(self, document_id: int) -> DocumentRecord:
+        return self.store.remove(document_id)
+
+    # --- search ------------------------------------------------------------------------------
+    def search(self, query: str, k: int = 10, filters: Filters | None = None) -> SearchResult:
+        return search(self.store, query, k, filters)
+
+    def health(self) -> Health:
+        documents, chunks = self.store.catalog.counts()
+        return Health("ok", self.embedder.model_id, self.embedder.dim, documents, chunks)
