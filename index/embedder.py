@@ -53,7 +53,7 @@ class SentenceTransformerEmbedder:
                 "path, or leave KOSHQON_MODEL unset to use the built-in multilingual-e5-small."
             ) from error
         self.model_id = model_id
-        self.dim = int(self.model.get_sentence_embedding_dimension())
+        self.dim = int(self.model.get_embedding_dimension())
         self.max_tokens = int(self.model.max_seq_length)
         self.batch_size = batch_size
         self.prefixes = {
@@ -87,6 +87,6 @@ def load_embedder(model: str, models_dir: Path, **options) -> SentenceTransforme
     from .model_build import DEFAULT_MODEL_ID, ensure_default_model
 
     if model == DEFAULT_MODEL_ID:
-        location = str(ensure_default_model(models_dir / DEFAULT_MODEL_ID))
+        location = str(ensure_default_model(models_dir))
         return SentenceTransformerEmbedder(DEFAULT_MODEL_ID, location, **options)
     return SentenceTransformerEmbedder(model, model, **options)

@@ -55,7 +55,8 @@ def cli() -> None:
 def ingest(paths, data_dir, title, author, year, doc_type, source_url, language) -> None:
     """Add files and folders (PDF, DOCX, HTML, TXT, Markdown).
 
-    A folder's metadata.json (file name → title, year, doc_type, …) is used for its files.
+    A folder's metadata.json (file name → title, year, doc_type, …) gives its files their
+    metadata; files it does not list are skipped.
     Exits with status 1 when any file failed; the others are added all the same.
     """
     from tqdm import tqdm

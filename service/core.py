@@ -66,6 +66,11 @@ def metadata_from(entry: dict) -> Metadata:
     return Metadata(**{key: value for key, value in entry.items() if key in names})
 
 
+def too_large(what: str, settings: Settings) -> FileTooLarge:
+    return FileTooLarge(f"{what}; the limit is {settings.max_upload_mb:g} MB "
+                        "(KOSHQON_MAX_UPLOAD_MB)")
+
+
 def merge(base: Metadata | None, override: Metadata | None) -> Metadata | None:
     if base is None or override is None:
         return override or base
@@ -73,16 +78,24 @@ def merge(base: Metadata | None, override: Metadata | None) -> Metadata | None:
 
 
 def files_to_ingest(paths: list[Path]) -> Iterator[tuple[Path, Metadata | None, str | None]]:
-    """Every file under the paths: (path, sidecar metadata, reason to skip it or None)."""
+    """Every file under the paths: (path, sidecar metadata, reason to skip it or None).
+
+    A folder with a metadata.json is a catalogued collection: its listed files are added
+    with their metadata, the others (a README, say) are skipped and reported."""
     for path in paths:
         if path.is_dir():
             for file in sorted(p for p in path.rglob("*") if p.is_file()):
                 if file.name == SIDECAR or file.name.startswith("."):
                     continue
-                entry = _sidecar(file.parent).get(file.name)
-                supported = file.suffix.lower() in READERS
-                yield file, metadata_from(entry) if entry else None, (
-                    None if supported else f"unsupported type '{file.suffix or 'none'}'")
+                manifest = _sidecar(file.parent)
+                entry = manifest.get(file.name)
+                if manifest and entry is None:
+                    skip = f"not listed in {SIDECAR}"
+                elif file.suffix.lower() not in READERS:
+                    skip = f"unsupported type '{file.suffix or 'none'}'"
+                else:
+                    skip = None
+                yield file, metadata_from(entry) if entry else None, skip
         else:
             yield path, None, None
 
@@ -103,8 +116,7 @@ class Koshqon:
     def add_file(self, data: bytes, filename: str, metadata: Metadata | None = None) -> AddResult:
         """Add one file's content, whole or not at all; identical content is not added twice."""
         if len(data) > self.settings.max_upload_bytes:
-            raise FileTooLarge(f"{filename} is {len(data) / 1e6:.1f} MB; the limit is "
-                               f"{self.settings.max_upload_mb:g} MB (KOSHQON_MAX_UPLOAD_MB)")
+            raise too_large(f"{filename} is {len(data) / 1e6:.1f} MB", self.settings)
         media_type_of(filename)
         existing = self.store.catalog.find_by_sha256(sha256_of(data))
         if existing:

@@ -9,10 +9,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException
 
-from ingest.errors import FileTooLarge, KoshqonError
+from ingest.errors import KoshqonError
 
 from ..config import Settings, get_settings
-from ..core import Koshqon
+from ..core import Koshqon, too_large
 from .routes import documents, health, search
 from .schemas import Problem
 
@@ -55,8 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         length = request.headers.get("content-length", "")
         limit = settings.max_upload_bytes + MULTIPART_OVERHEAD
         if request.method in ("POST", "PUT") and length.isdigit() and int(length) > limit:
-            error = FileTooLarge(f"the upload is {int(length) / 1e6:.1f} MB; the limit is "
-                                 f"{settings.max_upload_mb:g} MB (KOSHQON_MAX_UPLOAD_MB)")
+            error = too_large(f"the upload is {int(length) / 1e6:.1f} MB", settings)
             return problem(error.status, error.title, str(error))
         return await call_next(request)
 

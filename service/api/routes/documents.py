@@ -4,10 +4,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Response, UploadFile
 
-from ingest.errors import FileTooLarge, InvalidParameter
+from ingest.errors import InvalidParameter
 from ingest.models import Metadata
 from ingest.pipeline import DOC_TYPES
 
+from ...config import Settings
+from ...core import too_large
 from ..deps import KoshqonDep
 from ..schemas import Document, DocumentAdded, DocumentDetail, DocumentList, Passage, Problem
 
@@ -20,10 +22,10 @@ ERRORS = {
 }
 
 
-def read_upload(file: UploadFile, limit: int) -> bytes:
-    data = file.file.read(limit + 1)
-    if len(data) > limit:
-        raise FileTooLarge(f"{file.filename} is larger than the limit of {limit / 1e6:.1f} MB")
+def read_upload(file: UploadFile, settings: Settings) -> bytes:
+    data = file.file.read(settings.max_upload_bytes + 1)
+    if len(data) > settings.max_upload_bytes:
+        raise too_large(f"{file.filename} is larger", settings)
     return data
 
 
@@ -45,7 +47,7 @@ def add_document(
     existing document with status "exists" (200) instead of adding it twice."""
     if doc_type is not None and doc_type not in DOC_TYPES:
         raise InvalidParameter(f"doc_type must be one of: {', '.join(DOC_TYPES)}")
-    data = read_upload(file, koshqon.settings.max_upload_bytes)
+    data = read_upload(file, koshqon.settings)
     metadata = Metadata(title=title, author=author, year=year, doc_type=doc_type,
                         source_url=source_url, language=language)
     result = koshqon.add_file(data, file.filename or "upload", metadata)

@@ -1,0 +1,74 @@
+"""Shared fixtures: the real model (built once per session), data directories, clients.
+
+Tests that read ../shared/corpora skip with a reason when it is absent (a fresh clone);
+in CI it is present and they run.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.api.app import create_app
+from service.config import Settings
+from service.core import Koshqon
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPORA = Path(os.environ.get("KOSHQON_CORPORA", ROOT.parent / "shared" / "corpora"))
+CONSTITUTION = CORPORA / "legal" / "constitution_kk_ru_en"
+CONSTITUTION_FILES = {
+    "kk": "constitution_kk__Adikkk17-block4.txt",
+    "ru": "constitution_ru__Zh4nS1k-LegalRAG.txt",
+    "en": "constitution_en__Adikkk17-block4.txt",
+}
+
+
+def need_corpora() -> Path:
+    if not CORPORA.is_dir():
+        pytest.skip(f"{CORPORA} not found: real documents live in ../shared/corpora "
+                    "(set KOSHQON_CORPORA to its path)")
+    return CORPORA
+
+
+@pytest.fixture(scope="session")
+def corpora() -> Path:
+    return need_corpora()
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory) -> Path:
+    """One rebuilt model for the whole session (each Koshqon shares the loaded model)."""
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture
+def settings(tmp_path, models_dir) -> Settings:
+    return Settings(data_dir=tmp_path / "data", models_dir=models_dir)
+
+
+@pytest.fixture
+def client(settings):
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def constitution_dir(tmp_path_factory, models_dir, corpora) -> Path:
+    """A data directory holding the Constitution in Kazakh, Russian and English."""
+    data_dir = tmp_path_factory.mktemp("constitution")
+    koshqon = Koshqon(Settings(data_dir=data_dir, models_dir=models_dir))
+    files = [CONSTITUTION / name for name in CONSTITUTION_FILES.values()]
+    outcomes = list(koshqon.ingest([(path, None, None) for path in files]))
+    assert [o.status for o in outcomes] == ["added"] * 3, outcomes
+    koshqon.close()
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def constitution(constitution_dir, models_dir):
+    with TestClient(create_app(Settings(data_dir=constitution_dir,
+                                        models_dir=models_dir))) as client:
+        yield client

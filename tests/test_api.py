@@ -1,0 +1,127 @@
+"""The HTTP API, exercised against the running app with the real model and FAISS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from service.api.app import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+GLOSSARY_KK = ROOT / "corpus" / "glossary-migration-terms.kk.md"
+RIGHTS_EN = ROOT / "corpus" / "internal-migrants-rights-guide.en.txt"
+
+
+def upload(client, path: Path, **form):
+    with path.open("rb") as file:
+        return client.post("/documents", files={"file": (path.name, file)}, data=form)
+
+
+def test_upload_returns_the_document_with_its_metadata(client):
+    response = upload(client, GLOSSARY_KK, title="Көші-қон сөздігі", year="2025",
+                      doc_type="glossary")
+    assert response.status_code == 201
+    document = response.json()
+    assert document["status"] == "created"
+    assert document["title"] == "Көші-қон сөздігі"
+    assert document["filename"] == "glossary-migration-terms.kk.md"
+    assert (document["year"], document["doc_type"], document["language"]) == (2025, "glossary",
+                                                                              "kk")
+    assert document["chunks"] > 5
+    assert document["page_count"] == 0
+
+
+def test_the_same_content_again_is_not_added_twice(client):
+    first = upload(client, GLOSSARY_KK).json()
+    again = upload(client, GLOSSARY_KK)
+    assert again.status_code == 200
+    assert again.json()["status"] == "exists"
+    assert again.json()["id"] == first["id"]
+    assert client.get("/documents").json()["total"] == 1
+
+
+def test_search_response_has_the_documented_shape(client):
+    upload(client, GLOSSARY_KK, title="Көші-қон сөздігі")
+    body = client.get("/search", params={"q": "Who are kandas?", "k": 3}).json()
+    assert set(body) == {"query", "query_lang", "took_ms", "results"}
+    assert (body["query"], body["query_lang"]) == ("Who are kandas?", "en")
+    hit = body["results"][0]
+    assert set(hit) == {"rank", "score", "chunk_id", "text", "lang", "citation"}
+    assert set(hit["citation"]) == {"document_id", "title", "filename", "page_start",
+                                    "page_end", "heading", "char_start", "char_end", "label"}
+    assert "Қандас" in hit["citation"]["heading"]
+    assert hit["citation"]["label"] == "Көші-қон сөздігі, Қандас"
+    assert [h["rank"] for h in body["results"]] == [1, 2, 3]
+
+
+def test_every_passage_is_the_exact_text_at_its_offsets(client):
+    document_id = upload(client, RIGHTS_EN).json()["id"]
+    detail = client.get(f"/documents/{document_id}").json()
+    assert detail["chunks"] == len(detail["passages"])
+    hit = client.get("/search", params={"q": "employment contract", "k": 1}).json()["results"][0]
+    passage = next(p for p in detail["passages"] if p["id"] == hit["chunk_id"])
+    assert passage["text"] == hit["text"]
+    assert (passage["char_start"], passage["char_end"]) == (hit["citation"]["char_start"],
+                                                            hit["citation"]["char_end"])
+    assert all(p["tokens"] <= 256 for p in detail["passages"])
+
+
+def test_filters_by_language_document_and_type(client):
+    kk = upload(client, GLOSSARY_KK, doc_type="glossary").json()["id"]
+    en = upload(client, RIGHTS_EN, doc_type="guide").json()["id"]
+    by_lang = client.get("/search", params={"q": "registration", "lang": "kk"}).json()
+    assert {h["citation"]["document_id"] for h in by_lang["results"]} == {kk}
+    by_doc = client.get("/search", params=[("q", "registration"), ("doc_id", en)]).json()
+    assert {h["citation"]["document_id"] for h in by_doc["results"]} == {en}
+    by_type = client.get("/search", params={"q": "registration", "doc_type": "guide"}).json()
+    assert {h["citation"]["document_id"] for h in by_type["results"]} == {en}
+    both = client.get("/search", params=[("q", "registration"), ("lang", "kk,en")]).json()
+    assert {h["lang"] for h in both["results"]} == {"kk", "en"}
+
+
+def test_deleted_document_is_never_returned_even_after_a_restart(client, settings):
+    kept = upload(client, RIGHTS_EN).json()["id"]
+    removed = upload(client, GLOSSARY_KK).json()["id"]
+    assert client.delete(f"/documents/{removed}").json()["id"] == removed
+    assert client.get(f"/documents/{removed}").status_code == 404
+    for q in ("қандас", "Who are kandas?", "registration"):
+        hits = client.get("/search", params={"q": q, "k": 100}).json()["results"]
+        assert {h["citation"]["document_id"] for h in hits} == {kept}
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app(settings)) as restarted:
+        hits = restarted.get("/search", params={"q": "қандас", "k": 100}).json()["results"]
+        assert {h["citation"]["document_id"] for h in hits} == {kept}
+        assert restarted.get("/health").json()["documents"] == 1
+
+
+def test_health_names_the_model_and_counts(client):
+    upload(client, RIGHTS_EN)
+    health = client.get("/health").json()
+    assert health["model_id"] == "multilingual-e5-small"
+    assert health["dimension"] == 384
+    assert health["documents"] == 1
+    assert health["chunks"] == client.get("/documents").json()["documents"][0]["chunks"]
+
+
+@pytest.mark.parametrize(("params", "detail"), [
+    ({"q": "x", "k": 0}, "k"),
+    ({"q": "x", "k": 101}, "k"),
+    ({"q": ""}, "q"),
+    ({"q": "x", "lang": "kazakh!"}, "lang"),
+    ({}, "q"),
+])
+def test_invalid_parameters_are_422_problems(client, params, detail):
+    response = client.get("/search", params=params)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["status"] == 422 and problem["title"] == "Invalid request"
+    assert detail in problem["detail"]
+
+
+def test_unknown_document_is_a_404_problem(client):
+    response = client.delete("/documents/999")
+    assert response.status_code == 404
+    assert response.json()["detail"] == "no document with id 999"

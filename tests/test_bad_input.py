@@ -1,0 +1,96 @@
+"""Bad files get a clear problem-details error and leave the catalog and index unchanged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import need_corpora
+from fastapi.testclient import TestClient
+
+from index.vectors import VectorIndex
+from service.api.app import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+MESSY = "pdf/pdf_messy/"
+
+
+def messy(name: str) -> tuple[str, bytes]:
+    path = need_corpora() / MESSY / name
+    return path.name, path.read_bytes()
+
+
+def truncated(relative: str) -> tuple[str, bytes]:
+    data = (need_corpora() / relative).read_bytes()
+    return "truncated.pdf", data[: len(data) // 3]
+
+
+def state(client, settings):
+    """Everything a failed upload must not change: catalog counts, FAISS ids, a search."""
+    hits = client.get("/search", params={"q": "registration", "k": 5}).json()["results"]
+    vectors = VectorIndex.load(settings.data_dir / "vectors.faiss").ids()
+    return client.get("/health").json(), vectors.tolist(), [h["chunk_id"] for h in hits]
+
+
+@pytest.fixture
+def stocked(client, settings):
+    path = ROOT / "corpus" / "internal-migrants-rights-guide.en.txt"
+    assert client.post("/documents", files={"file": (path.name, path.read_bytes())}).is_success
+    return client, state(client, settings)
+
+
+CASES = {
+    "empty": (lambda: ("empty.txt", b""), 400, "the file is empty"),
+    "blank": (lambda: ("blank.md", b"  \n\t\n"), 400, "the file is empty"),
+    "wrong type": (lambda: ("table.xlsx", b"PK\x03\x04 spreadsheet"), 415,
+                   "'.xlsx' files are not supported"),
+    "not a pdf": (lambda: ("fake.pdf", b"hello, I am text"), 400, "not a PDF file"),
+    "corrupted pdf": (lambda: messy("malformed_no_startxref__pdfminer.six__samples__contrib__"
+                                    "issue-1113-evil-xobjects.pdf"), 400, "damaged"),
+    "truncated pdf": (lambda: truncated("pdf/pdf_cyrillic/ru__Russian-Phd-LaTeX-Dissertation-"
+                                        "Template__Documents__Def_positions.pdf"), 400, "damaged"),
+    "encrypted pdf": (lambda: messy(
+        "encrypted_user_password__py-pdf-sample-files__005__libreoffice-writer-password.pdf"),
+        400, "encrypted with a password"),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_file_is_refused_and_changes_nothing(stocked, settings, case):
+    client, before = stocked
+    make, status, reason = CASES[case]
+    name, data = make()
+    response = client.post("/documents", files={"file": (name, data)})
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+    assert reason in response.json()["detail"]
+    assert state(client, settings) == before
+
+
+def test_file_above_the_size_limit_is_413(settings, models_dir):
+    settings = settings.model_copy(update={"max_upload_mb": 0.01})
+    with TestClient(create_app(settings)) as client:
+        response = client.post("/documents", files={"file": ("big.txt", b"word " * 5000)})
+        assert response.status_code == 413
+        assert "limit is 0.01 MB" in response.json()["detail"]
+        assert client.get("/health").json()["documents"] == 0
+
+
+def test_index_file_is_rebuilt_when_missing_or_out_of_step(stocked, settings):
+    client, before = stocked
+    faiss_file = settings.data_dir / "vectors.faiss"
+    VectorIndex.build(384, np.array([12345]), np.ones((1, 384), np.float32)).save(faiss_file)
+    with TestClient(create_app(settings)) as restarted:
+        assert state(restarted, settings) == before
+    faiss_file.unlink()
+    with TestClient(create_app(settings)) as restarted:
+        assert state(restarted, settings) == before
+
+
+def test_a_repairable_pdf_is_repaired_not_refused(client):
+    name, data = messy("corrupted__pdfminer.six__samples__zen_of_python_corrupted.pdf")
+    response = client.post("/documents", files={"file": (name, data)})
+    assert response.status_code == 201
+    hits = client.get("/search", params={"q": "Beautiful is better than ugly"}).json()["results"]
+    assert "Beautiful is better than ugly." in hits[0]["text"]
