@@ -10,7 +10,7 @@ truncates a passage, and consecutive passages share a small overlap.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 TokenCounter = Callable[[list[str]], list[int]]
@@ -77,18 +77,21 @@ class _Section:
     has_heading: bool
 
 
-def _sections(text: str) -> list[_Section]:
-    """Split the text at heading lines; each section knows its full heading path."""
+def _sections(text: str, page_starts: frozenset[int]) -> list[_Section]:
+    """Split the text at heading lines and page breaks; each section knows its heading path.
+
+    Passages never cross a page, so a citation names the one page a phrase is on."""
     sections: list[_Section] = []
     path: tuple[Heading, ...] = ()
     start, offset, has_heading = 0, 0, False
     for line in text.split("\n"):
         heading = parse_heading(line)
-        if heading:
+        if heading or offset in page_starts:
             if offset > start:
                 sections.append(_Section(start, offset, path, has_heading))
-            path = tuple(h for h in path if h.level < heading.level) + (heading,)
-            start, has_heading = offset, True
+            if heading:
+                path = tuple(h for h in path if h.level < heading.level) + (heading,)
+            start, has_heading = offset, heading is not None
         offset += len(line) + 1
     if len(text) > start:
         sections.append(_Section(start, len(text), path, has_heading))
@@ -169,10 +172,11 @@ class Chunker:
             chunks.append(current)
         return [(c[0][0], c[-1][1], sum(u[2] for u in c)) for c in chunks]
 
-    def chunk(self, text: str) -> list[ChunkSpan]:
+    def chunk(self, text: str, page_starts: Iterable[int] = ()) -> list[ChunkSpan]:
+        """Passages of ``text``; ``page_starts`` are the offsets where PDF pages begin."""
         spans: list[ChunkSpan] = []
         carry_from: int | None = None  # start of a heading-only section merged into the next
-        sections = _sections(text)
+        sections = _sections(text, frozenset(page_starts))
         for index, section in enumerate(sections):
             units = self._measured_units(text, section.start, section.end)
             if not units:

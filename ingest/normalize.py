@@ -3,7 +3,7 @@
 The cleaned text is what the catalog stores and what citations point into, so every step
 here is meant to keep the words a reader sees while removing what only gets in the way of
 search: invisible characters, line-break hyphenation, and Latin letters typed in place of
-their Cyrillic twins (the Kazakh Constitution text writes Latin "i" for "і" in ~71 words).
+their Cyrillic twins (the Kazakh Constitution texts write Latin "i" for "і" and "ə" for "ә").
 """
 
 from __future__ import annotations
@@ -20,11 +20,9 @@ _WORD = re.compile(r"[^\W\d_]+")
 
 # Latin letters that look exactly like Cyrillic ones, and back.
 _LATIN_TO_CYRILLIC = dict(
-    zip("aceopxyiACEHKMOPTXBI", "асеорхуіАСЕНКМОРТХВІ", strict=True)
+    zip("aceopxyiəhACEHKMOPTXBIƏ", "асеорхуіәһАСЕНКМОРТХВІӘ", strict=True)
 )
-_CYRILLIC_TO_LATIN = {
-    cyr: lat for lat, cyr in _LATIN_TO_CYRILLIC.items() if lat not in "iI"
-} | {"і": "i", "І": "I"}
+_CYRILLIC_TO_LATIN = {cyr: lat for lat, cyr in _LATIN_TO_CYRILLIC.items()}
 
 
 def _is_cyrillic(char: str) -> bool:
@@ -37,7 +35,7 @@ def _repair_lookalikes(word: str) -> str:
     for char in word:
         if _is_cyrillic(char):
             cyrillic = cyrillic or char not in _CYRILLIC_TO_LATIN
-        elif char.isascii():
+        else:
             latin = latin or char not in _LATIN_TO_CYRILLIC
     if cyrillic and not latin:
         return "".join(_LATIN_TO_CYRILLIC.get(c, c) for c in word)
@@ -51,7 +49,7 @@ def repair_lookalikes(text: str) -> str:
 
     def fix(match: re.Match[str]) -> str:
         word = match.group(0)
-        mixed = any(_is_cyrillic(c) for c in word) and any(c.isascii() for c in word)
+        mixed = any(_is_cyrillic(c) for c in word) and not all(_is_cyrillic(c) for c in word)
         return _repair_lookalikes(word) if mixed else word
 
     return _WORD.sub(fix, text)

@@ -38,7 +38,8 @@ def prepare(data: bytes, filename: str, metadata: Metadata, chunker: Chunker) ->
     media_type = media_type_of(filename)
     extracted = extract(data, filename)
     chunks = []
-    for ordinal, span in enumerate(chunker.chunk(extracted.text)):
+    spans = chunker.chunk(extracted.text, page_starts=(p.start for p in extracted.pages))
+    for ordinal, span in enumerate(spans):
         text = extracted.text[span.start : span.end]
         page_start, page_end = extracted.pages_of(span.start, span.end)
         chunks.append(Chunk(

@@ -1,0 +1,109 @@
+"""The koshqon command, run through its real entry point (.venv/bin/koshqon)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.api.app import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+KOSHQON = Path(sys.executable).with_name("koshqon")
+
+
+@pytest.fixture
+def run(settings):
+    """Run `koshqon ARGS` with the test's data directory and the session's model cache."""
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(settings.data_dir.parent),
+               "KOSHQON_DATA_DIR": str(settings.data_dir),
+               "KOSHQON_MODELS_DIR": str(settings.models_dir)}
+        return subprocess.run([str(KOSHQON), *args], capture_output=True, text=True, env=env,
+                              timeout=600)
+
+    return run
+
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    """A librarian's folder: two good documents, one broken PDF, one unsupported file."""
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    for name in ("glossary-migration-terms.ru.md", "internal-migrants-rights-guide.en.txt"):
+        shutil.copy(ROOT / "corpus" / name, folder / name)
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4\n garbage without a cross-reference table")
+    (folder / "photo.jpg").write_bytes(b"\xff\xd8\xff")
+    return folder
+
+
+def test_ingest_reports_each_file_and_fails_when_one_failed(run, folder):
+    result = run("ingest", str(folder))
+    assert result.returncode == 1
+    assert "Added 2, skipped 1, failed 1." in result.stdout
+    assert f"failed   {folder / 'broken.pdf'}: the PDF is damaged" in result.stdout
+    assert f"skipped  {folder / 'photo.jpg'}: unsupported type '.jpg'" in result.stdout
+    assert "Ingesting" in result.stderr  # the progress bar
+
+    again = run("ingest", str(folder / "glossary-migration-terms.ru.md"))
+    assert again.returncode == 0
+    assert "Added 0, skipped 1, failed 0." in again.stdout
+    assert "already in the collection as document 1" in again.stdout
+
+
+def test_ingest_uses_the_folder_metadata_sidecar(run, tmp_path):
+    folder = tmp_path / "catalogued"
+    folder.mkdir()
+    shutil.copy(ROOT / "corpus" / "glossary-migration-terms.kk.md", folder)
+    (folder / "README.md").write_text("# Notes for the librarian\n", encoding="utf-8")
+    (folder / "metadata.json").write_text(json.dumps({"glossary-migration-terms.kk.md": {
+        "title": "Сөздік", "year": 2025, "doc_type": "glossary"}}), encoding="utf-8")
+    result = run("ingest", str(folder))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "not listed in metadata.json" in result.stdout
+    documents = json.loads(run("docs", "list", "--json").stdout)
+    assert [(d["title"], d["year"], d["doc_type"]) for d in documents] == [
+        ("Сөздік", 2025, "glossary")]
+
+
+def test_search_json_is_exactly_the_http_response(run, folder, settings):
+    run("ingest", str(folder))
+    cli = json.loads(run("search", "Кто такие кандасы?", "--k", "3", "--lang", "ru",
+                         "--json").stdout)
+    with TestClient(create_app(settings)) as client:
+        http = client.get("/search", params={"q": "Кто такие кандасы?", "k": 3,
+                                             "lang": "ru"}).json()
+    cli.pop("took_ms"), http.pop("took_ms")
+    assert cli == http
+    assert cli["results"][0]["citation"]["filename"] == "glossary-migration-terms.ru.md"
+
+
+def test_search_prints_citations_for_people(run, folder):
+    run("ingest", str(folder))
+    result = run("search", "employment contract", "--k", "2")
+    assert result.returncode == 0
+    assert result.stdout.startswith("1. internal-migrants-rights-guide.en, Article 8")
+    assert "internal-migrants-rights-guide.en.txt" in result.stdout
+
+
+def test_docs_list_and_remove(run, folder):
+    run("ingest", str(folder))
+    listing = run("docs", "list").stdout
+    assert "2 documents" in listing
+    assert run("docs", "remove", "1").stdout.startswith("Removed document 1:")
+    assert "1 documents" in run("docs", "list").stdout
+    missing = run("docs", "remove", "1")
+    assert missing.returncode == 1
+    assert "Error: no document with id 1" in missing.stderr
+
+
+def test_bad_options_are_explained(run):
+    result = run("search", "x", "--lang", "kazakh!")
+    assert result.returncode == 1
+    assert "not a language code: kazakh!" in result.stderr

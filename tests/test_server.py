@@ -1,0 +1,72 @@
+"""A real `koshqon serve` process: restarting it over the same data gives the same results."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+KOSHQON = Path(sys.executable).with_name("koshqon")
+QUESTIONS = ["Who are kandas?", "Тіркеу қалай жасалады?", "Право на медицинскую помощь"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def server(settings):
+    port = free_port()
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(settings.data_dir.parent),
+           "KOSHQON_MODELS_DIR": str(settings.models_dir)}
+    process = subprocess.Popen(
+        [str(KOSHQON), "serve", "--port", str(port), "--data-dir", str(settings.data_dir)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert process.poll() is None, process.stdout.read()
+            try:
+                if httpx.get(f"{base}/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.5)
+        yield httpx.Client(base_url=base, timeout=60)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def results(client: httpx.Client) -> list:
+    answers = []
+    for question in QUESTIONS:
+        body = client.get("/search", params={"q": question, "k": 5}).json()
+        answers.append([(h["chunk_id"], round(h["score"], 4), h["citation"])
+                        for h in body["results"]])
+    return answers
+
+
+def test_a_restarted_server_returns_the_same_results(settings):
+    with server(settings) as client:
+        for name in ("glossary-migration-terms.en.md", "internal-migrants-rights.kk.txt",
+                     "labour-migrant-adaptation-regulation.ru.txt"):
+            path = ROOT / "corpus" / name
+            response = client.post("/documents", files={"file": (name, path.read_bytes())})
+            assert response.status_code == 201
+        assert client.get("/docs").status_code == 200  # the OpenAPI page
+        before = results(client)
+    with server(settings) as client:
+        assert client.get("/health").json()["documents"] == 3
+        assert results(client) == before
+    assert all(before)
