@@ -41,7 +41,10 @@ class SentenceTransformerEmbedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import torch
+        import transformers
         from sentence_transformers import SentenceTransformer
+
+        transformers.logging.disable_progress_bar()  # no "Loading weights" bar in every command
 
         try:
             self.model = SentenceTransformer(location, device=device, local_files_only=True,

@@ -1,0 +1,73 @@
+"""The store keeps catalog and FAISS in step: a document is added whole or not at all.
+
+These tests are about the code around the model, so a small deterministic embedder
+stands in for it; user-facing behaviour is tested with the real model elsewhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from index.store import Store
+from ingest.chunking import Chunker
+from ingest.errors import ModelMismatch
+from ingest.models import Metadata
+from ingest.pipeline import prepare
+
+
+class HashingEmbedder:
+    """Deterministic unit vectors from word hashes: similar words, similar vectors."""
+
+    model_id, dim, max_tokens = "hashing-test", 64, 512
+
+    def embed(self, texts, kind):
+        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in text.lower().split():
+                vectors[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+
+    def count_tokens(self, texts):
+        return [len(t.split()) for t in texts]
+
+
+def document(text: str, name: str = "note.txt"):
+    return prepare(text.encode(), name, Metadata(), Chunker(HashingEmbedder().count_tokens))
+
+
+def test_a_failed_write_leaves_no_trace(tmp_path, monkeypatch):
+    store = Store(tmp_path, HashingEmbedder())
+    store.add(document("Кандас — этнический казах."))
+
+    def broken(db, doc, vectors):
+        db.execute("INSERT INTO documents (sha256, filename, media_type, title, doc_type, "
+                   "language, languages, text, pages, added_at) "
+                   "VALUES ('x', 'f', 't', 't', 'other', 'ru', '[]', '', '[]', '')")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store.catalog, "insert_document", broken)
+    with pytest.raises(OSError):
+        store.add(document("Регистрация по месту жительства.", "second.txt"))
+    assert store.catalog.counts() == (1, 1)
+    assert len(store.vectors()) == 1
+
+
+def test_another_process_writing_is_noticed(tmp_path):
+    reader, writer = Store(tmp_path, HashingEmbedder()), Store(tmp_path, HashingEmbedder())
+    assert len(reader.vectors()) == 0
+    added = writer.add(document("Ішкі көші-қон және еңбек нарығы.")).document
+    assert reader.vectors().ids().tolist() == [c.id for c in
+                                               reader.catalog.chunks_of(added.id)]
+    writer.remove(added.id)
+    assert len(reader.vectors()) == 0
+
+
+def test_opening_with_another_model_says_how_to_reindex(tmp_path):
+    Store(tmp_path, HashingEmbedder()).close()
+    other = HashingEmbedder()
+    other.model_id = "BAAI/bge-m3"
+    with pytest.raises(ModelMismatch, match="built with the model 'hashing-test'.*re-index"):
+        Store(tmp_path, other)
