@@ -52,12 +52,16 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(document_id);
 """
 
-DOCUMENT_COLUMNS = ("id, sha256, filename, media_type, title, author, year, doc_type, "
-                    "source_url, language, languages, added_at, "
-                    "(SELECT COUNT(*) FROM chunks WHERE document_id = documents.id) AS chunks, "
-                    "(SELECT COUNT(*) FROM json_each(documents.pages)) AS page_count")
-CHUNK_COLUMNS = ("id, document_id, ordinal, text, lang, heading, page_start, page_end, "
-                 "char_start, char_end, tokens")
+DOCUMENT_COLUMNS = (
+    "id, sha256, filename, media_type, title, author, year, doc_type, "
+    "source_url, language, languages, added_at, "
+    "(SELECT COUNT(*) FROM chunks WHERE document_id = documents.id) AS chunks, "
+    "(SELECT COUNT(*) FROM json_each(documents.pages)) AS page_count"
+)
+CHUNK_COLUMNS = (
+    "id, document_id, ordinal, text, lang, heading, page_start, page_end, "
+    "char_start, char_end, tokens"
+)
 
 
 @dataclass(frozen=True)
@@ -104,8 +108,7 @@ class Catalog:
 
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
-                                   timeout=30)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.row_factory = sqlite3.Row
         self._lock = threading.RLock()
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -138,30 +141,47 @@ class Catalog:
         return rows[0]["value"] if rows else None
 
     def set_meta(self, db: sqlite3.Connection, key: str, value: str) -> None:
-        db.execute("INSERT INTO meta(key, value) VALUES (?, ?) "
-                   "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+        db.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
 
     def generation(self) -> int:
         """A counter bumped by every write, so readers notice changes by other processes."""
         return int(self.get_meta("generation") or 0)
 
     def bump_generation(self, db: sqlite3.Connection) -> tuple[int, int]:
-        before = int((db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
-                      or ["0"])[0])
+        before = int(
+            (db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone() or ["0"])[0]
+        )
         self.set_meta(db, "generation", str(before + 1))
         return before, before + 1
 
     # --- writes (inside a transaction) ------------------------------------------------------
-    def insert_document(self, db: sqlite3.Connection, doc: PreparedDocument,
-                        vectors: np.ndarray) -> tuple[int, list[int]]:
+    def insert_document(
+        self, db: sqlite3.Connection, doc: PreparedDocument, vectors: np.ndarray
+    ) -> tuple[int, list[int]]:
         pages = json.dumps([[p.number, p.start, p.end] for p in doc.pages])
         cursor = db.execute(
             "INSERT INTO documents (sha256, filename, media_type, title, author, year, doc_type, "
             "source_url, language, languages, text, pages, added_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (doc.sha256, doc.filename, doc.media_type, doc.title, doc.author, doc.year,
-             doc.doc_type, doc.source_url, doc.language, json.dumps(list(doc.languages)),
-             doc.text, pages, datetime.now(UTC).isoformat(timespec="seconds")),
+            (
+                doc.sha256,
+                doc.filename,
+                doc.media_type,
+                doc.title,
+                doc.author,
+                doc.year,
+                doc.doc_type,
+                doc.source_url,
+                doc.language,
+                json.dumps(list(doc.languages)),
+                doc.text,
+                pages,
+                datetime.now(UTC).isoformat(timespec="seconds"),
+            ),
         )
         document_id = cursor.lastrowid
         chunk_ids = []
@@ -170,33 +190,44 @@ class Catalog:
                 "INSERT INTO chunks (document_id, ordinal, text, lang, heading, page_start, "
                 "page_end, char_start, char_end, tokens, vector) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (document_id, chunk.ordinal, chunk.text, chunk.lang, chunk.heading,
-                 chunk.page_start, chunk.page_end, chunk.char_start, chunk.char_end,
-                 chunk.tokens, np.asarray(vector, dtype=np.float32).tobytes()),
+                (
+                    document_id,
+                    chunk.ordinal,
+                    chunk.text,
+                    chunk.lang,
+                    chunk.heading,
+                    chunk.page_start,
+                    chunk.page_end,
+                    chunk.char_start,
+                    chunk.char_end,
+                    chunk.tokens,
+                    np.asarray(vector, dtype=np.float32).tobytes(),
+                ),
             )
             chunk_ids.append(cursor.lastrowid)
         return document_id, chunk_ids
 
     def delete_document(self, db: sqlite3.Connection, document_id: int) -> list[int]:
-        ids = [r[0] for r in db.execute("SELECT id FROM chunks WHERE document_id = ?",
-                                        (document_id,))]
+        ids = [
+            r[0] for r in db.execute("SELECT id FROM chunks WHERE document_id = ?", (document_id,))
+        ]
         db.execute("DELETE FROM documents WHERE id = ?", (document_id,))
         return ids
 
     # --- reads ------------------------------------------------------------------------------
     def find_by_sha256(self, sha256: str) -> DocumentRecord | None:
-        rows = self._query(f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE sha256 = ?",
-                           (sha256,))
+        rows = self._query(f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE sha256 = ?", (sha256,))
         return _document(rows[0]) if rows else None
 
     def document(self, document_id: int) -> DocumentRecord | None:
-        rows = self._query(f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id = ?",
-                           (document_id,))
+        rows = self._query(f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id = ?", (document_id,))
         return _document(rows[0]) if rows else None
 
     def documents(self) -> list[DocumentRecord]:
-        return [_document(r) for r in self._query(
-            f"SELECT {DOCUMENT_COLUMNS} FROM documents ORDER BY id")]
+        return [
+            _document(r)
+            for r in self._query(f"SELECT {DOCUMENT_COLUMNS} FROM documents ORDER BY id")
+        ]
 
     def document_text(self, document_id: int) -> tuple[str, list[PageSpan]] | None:
         rows = self._query("SELECT text, pages FROM documents WHERE id = ?", (document_id,))
@@ -205,28 +236,44 @@ class Catalog:
         return rows[0]["text"], [PageSpan(*p) for p in json.loads(rows[0]["pages"])]
 
     def chunks_of(self, document_id: int) -> list[ChunkRecord]:
-        rows = self._query(f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE document_id = ? "
-                           "ORDER BY ordinal", (document_id,))
+        rows = self._query(
+            f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE document_id = ? ORDER BY ordinal",
+            (document_id,),
+        )
         return [ChunkRecord(**dict(r)) for r in rows]
 
     def chunks_by_id(self, ids: list[int]) -> dict[int, ChunkRecord]:
         marks = ",".join("?" * len(ids))
-        rows = self._query(f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE id IN ({marks})",
-                           tuple(ids)) if ids else []
+        rows = (
+            self._query(f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE id IN ({marks})", tuple(ids))
+            if ids
+            else []
+        )
         return {r["id"]: ChunkRecord(**dict(r)) for r in rows}
 
-    def chunk_ids(self, *, langs: list[str] | None = None, document_ids: list[int] | None = None,
-                  doc_types: list[str] | None = None) -> list[int]:
+    def chunk_ids(
+        self,
+        *,
+        langs: list[str] | None = None,
+        document_ids: list[int] | None = None,
+        doc_types: list[str] | None = None,
+    ) -> list[int]:
         """Ids of the chunks that pass the filters (all chunks when none is given)."""
         clauses, params = [], []
-        for column, values in (("c.lang", langs), ("c.document_id", document_ids),
-                               ("d.doc_type", doc_types)):
+        for column, values in (
+            ("c.lang", langs),
+            ("c.document_id", document_ids),
+            ("d.doc_type", doc_types),
+        ):
             if values:
                 clauses.append(f"{column} IN ({','.join('?' * len(values))})")
                 params.extend(values)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = self._query(f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id "
-                           f"{where} ORDER BY c.id", tuple(params))
+        rows = self._query(
+            f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id "
+            f"{where} ORDER BY c.id",
+            tuple(params),
+        )
         return [r[0] for r in rows]
 
     def all_vectors(self, dim: int) -> tuple[np.ndarray, np.ndarray]:

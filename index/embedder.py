@@ -35,9 +35,16 @@ class Embedder(Protocol):
 class SentenceTransformerEmbedder:
     """A sentence-transformers model loaded from a local folder or the local cache only."""
 
-    def __init__(self, model_id: str, location: str, *, device: str = "cpu",
-                 query_prefix: str | None = None, passage_prefix: str | None = None,
-                 batch_size: int = 32):
+    def __init__(
+        self,
+        model_id: str,
+        location: str,
+        *,
+        device: str = "cpu",
+        query_prefix: str | None = None,
+        passage_prefix: str | None = None,
+        batch_size: int = 32,
+    ):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import torch
@@ -47,8 +54,12 @@ class SentenceTransformerEmbedder:
         transformers.logging.disable_progress_bar()  # no "Loading weights" bar in every command
 
         try:
-            self.model = SentenceTransformer(location, device=device, local_files_only=True,
-                                             model_kwargs={"dtype": torch.float32})
+            self.model = SentenceTransformer(
+                location,
+                device=device,
+                local_files_only=True,
+                model_kwargs={"dtype": torch.float32},
+            )
         except OSError as error:
             raise KoshqonError(
                 f"embedding model '{location}' is not available on this machine ({error}). "
@@ -73,14 +84,19 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         vectors = self.model.encode(
-            texts, prompt=self.prefixes[kind], batch_size=self.batch_size,
-            normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False,
+            texts,
+            prompt=self.prefixes[kind],
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def count_tokens(self, texts: list[str]) -> list[int]:
-        encoded = self.model.tokenizer(texts, add_special_tokens=False, truncation=False,
-                                       verbose=False)
+        encoded = self.model.tokenizer(
+            texts, add_special_tokens=False, truncation=False, verbose=False
+        )
         return [len(ids) for ids in encoded["input_ids"]]
 
 

@@ -57,9 +57,10 @@ class Filters:
         return bool(self.langs or self.document_ids or self.doc_types)
 
 
-def citation_label(title: str, heading: str | None, page_start: int | None,
-                   page_end: int | None) -> str:
-    """"Constitution of the Republic of Kazakhstan, Article 10, p. 4" — what a reader quotes."""
+def citation_label(
+    title: str, heading: str | None, page_start: int | None, page_end: int | None
+) -> str:
+    """ "Constitution of the Republic of Kazakhstan, Article 10, p. 4" — what a reader quotes."""
     parts = [title]
     if heading:
         parts.append(heading.rsplit(" › ", 1)[-1])
@@ -71,9 +72,14 @@ def citation_label(title: str, heading: str | None, page_start: int | None,
 
 def cite(chunk: ChunkRecord, document: DocumentRecord) -> Citation:
     return Citation(
-        document_id=document.id, title=document.title, filename=document.filename,
-        page_start=chunk.page_start, page_end=chunk.page_end, heading=chunk.heading,
-        char_start=chunk.char_start, char_end=chunk.char_end,
+        document_id=document.id,
+        title=document.title,
+        filename=document.filename,
+        page_start=chunk.page_start,
+        page_end=chunk.page_end,
+        heading=chunk.heading,
+        char_start=chunk.char_start,
+        char_end=chunk.char_end,
         label=citation_label(document.title, chunk.heading, chunk.page_start, chunk.page_end),
     )
 
@@ -82,8 +88,13 @@ def search(store: Store, query: str, k: int = 10, filters: Filters | None = None
     started = time.perf_counter()
     filters = filters or Filters()
     vector = store.embedder.embed([query], "query")[0]
-    allowed = store.catalog.chunk_ids(langs=filters.langs, document_ids=filters.document_ids,
-                                      doc_types=filters.doc_types) if filters else None
+    allowed = (
+        store.catalog.chunk_ids(
+            langs=filters.langs, document_ids=filters.document_ids, doc_types=filters.doc_types
+        )
+        if filters
+        else None
+    )
     matches = store.vectors().search(vector, k, allowed)
     chunks = store.catalog.chunks_by_id([chunk_id for chunk_id, _ in matches])
     documents: dict[int, DocumentRecord] = {}
@@ -94,9 +105,17 @@ def search(store: Store, query: str, k: int = 10, filters: Filters | None = None
             continue
         if chunk.document_id not in documents:
             documents[chunk.document_id] = store.catalog.document(chunk.document_id)
-        hits.append(Hit(rank=len(hits) + 1, score=round(score, 6), chunk_id=chunk_id,
-                        text=chunk.text, lang=chunk.lang,
-                        citation=cite(chunk, documents[chunk.document_id])))
+        hits.append(
+            Hit(
+                rank=len(hits) + 1,
+                score=round(score, 6),
+                chunk_id=chunk_id,
+                text=chunk.text,
+                lang=chunk.lang,
+                citation=cite(chunk, documents[chunk.document_id]),
+            )
+        )
     took_ms = round((time.perf_counter() - started) * 1000, 2)
-    return SearchResult(query=query, query_lang=detect_language(query), took_ms=took_ms,
-                        results=hits)
+    return SearchResult(
+        query=query, query_lang=detect_language(query), took_ms=took_ms, results=hits
+    )

@@ -37,8 +37,9 @@ class VectorIndex:
 
     def add(self, ids: np.ndarray | list[int], vectors: np.ndarray) -> None:
         if len(ids):
-            self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32),
-                                    np.asarray(ids, dtype=np.int64))
+            self.index.add_with_ids(
+                np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64)
+            )
 
     def remove(self, ids: list[int]) -> None:
         if ids:
@@ -50,18 +51,19 @@ class VectorIndex:
     def __len__(self) -> int:
         return self.index.ntotal
 
-    def search(self, query: np.ndarray, k: int,
-               allowed: list[int] | None = None) -> list[tuple[int, float]]:
+    def search(
+        self, query: np.ndarray, k: int, allowed: list[int] | None = None
+    ) -> list[tuple[int, float]]:
         """Top-k (chunk id, cosine) pairs, optionally only among ``allowed`` chunk ids."""
         if allowed is not None and not allowed:
             return []
         params = None
         if allowed is not None:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(
-                np.asarray(allowed, dtype=np.int64)))
+            params = faiss.SearchParameters(
+                sel=faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
+            )
         k = min(k, len(self) if allowed is None else len(allowed))
         if k <= 0:
             return []
-        scores, ids = self.index.search(query.reshape(1, -1).astype(np.float32), k,
-                                        params=params)
+        scores, ids = self.index.search(query.reshape(1, -1).astype(np.float32), k, params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]

@@ -126,8 +126,13 @@ def _split_long(text: str, span: tuple[int, int], tokens: int, budget: int):
 class Chunker:
     """Packs sections into passages of at most ``max_tokens`` tokens, overlapping a little."""
 
-    def __init__(self, count_tokens: TokenCounter, max_tokens: int = 256, overlap: int = 32,
-                 min_section_tokens: int = 24):
+    def __init__(
+        self,
+        count_tokens: TokenCounter,
+        max_tokens: int = 256,
+        overlap: int = 32,
+        min_section_tokens: int = 24,
+    ):
         self.count_tokens = count_tokens
         self.max_tokens = max_tokens
         self.overlap = overlap
@@ -182,9 +187,12 @@ class Chunker:
             if not units:
                 continue
             is_last = index == len(sections) - 1
-            if (section.has_heading and not is_last
-                    and sum(u[2] for u in units) < self.min_section_tokens
-                    and sections[index + 1].path[: len(section.path)] == section.path):
+            if (
+                section.has_heading
+                and not is_last
+                and sum(u[2] for u in units) < self.min_section_tokens
+                and sections[index + 1].path[: len(section.path)] == section.path
+            ):
                 carry_from = units[0][0] if carry_from is None else carry_from
                 continue
             heading = " › ".join(h.label for h in section.path) or None

@@ -19,9 +19,7 @@ _MANY_BLANK_LINES = re.compile(r"\n{3,}")
 _WORD = re.compile(r"[^\W\d_]+")
 
 # Latin letters that look exactly like Cyrillic ones, and back.
-_LATIN_TO_CYRILLIC = dict(
-    zip("aceopxyiəhACEHKMOPTXBIƏ", "асеорхуіәһАСЕНКМОРТХВІӘ", strict=True)
-)
+_LATIN_TO_CYRILLIC = dict(zip("aceopxyiəhACEHKMOPTXBIƏ", "асеорхуіәһАСЕНКМОРТХВІӘ", strict=True))
 _CYRILLIC_TO_LATIN = {cyr: lat for lat, cyr in _LATIN_TO_CYRILLIC.items()}
 
 

@@ -42,11 +42,19 @@ def prepare(data: bytes, filename: str, metadata: Metadata, chunker: Chunker) ->
     for ordinal, span in enumerate(spans):
         text = extracted.text[span.start : span.end]
         page_start, page_end = extracted.pages_of(span.start, span.end)
-        chunks.append(Chunk(
-            ordinal=ordinal, text=text, char_start=span.start, char_end=span.end,
-            heading=span.heading, page_start=page_start, page_end=page_end,
-            lang=detect_language(text), tokens=span.tokens,
-        ))
+        chunks.append(
+            Chunk(
+                ordinal=ordinal,
+                text=text,
+                char_start=span.start,
+                char_end=span.end,
+                heading=span.heading,
+                page_start=page_start,
+                page_end=page_end,
+                lang=detect_language(text),
+                tokens=span.tokens,
+            )
+        )
     languages = _languages_by_share(chunks) or [detect_language(extracted.text)]
     return PreparedDocument(
         filename=PurePath(filename).name,

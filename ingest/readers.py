@@ -51,10 +51,42 @@ def read_markdown(data: bytes) -> RawText:
     return RawText(pages=[text], paged=False, title=heading.group(1).strip() if heading else None)
 
 
-_BLOCK_TAGS = ["p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section",
-               "article", "blockquote", "pre", "table", "ul", "ol", "dt", "dd", "main"]
-_NOT_CONTENT = ["script", "style", "noscript", "nav", "header", "footer", "aside", "form",
-                "template", "svg", "button"]
+_BLOCK_TAGS = [
+    "p",
+    "div",
+    "br",
+    "li",
+    "tr",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "section",
+    "article",
+    "blockquote",
+    "pre",
+    "table",
+    "ul",
+    "ol",
+    "dt",
+    "dd",
+    "main",
+]
+_NOT_CONTENT = [
+    "script",
+    "style",
+    "noscript",
+    "nav",
+    "header",
+    "footer",
+    "aside",
+    "form",
+    "template",
+    "svg",
+    "button",
+]
 
 
 def read_html(data: bytes) -> RawText:
@@ -129,8 +161,7 @@ def _page_text(page) -> str:
 
 READERS: dict[str, tuple[str, Callable[[bytes], RawText]]] = {
     ".pdf": ("application/pdf", read_pdf),
-    ".docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-              read_docx),
+    ".docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", read_docx),
     ".html": ("text/html", read_html),
     ".htm": ("text/html", read_html),
     ".txt": ("text/plain", read_text),

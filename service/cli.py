@@ -1,8 +1,8 @@
 """The koshqon command: the same operations as the HTTP API, from a terminal.
 
-    koshqon ingest corpus/
-    koshqon search "кандас дегеніміз кім?" --lang ru,en
-    koshqon serve --port 8000
+koshqon ingest corpus/
+koshqon search "кандас дегеніміз кім?" --lang ru,en
+koshqon serve --port 8000
 """
 
 from __future__ import annotations
@@ -24,8 +24,13 @@ from .api.schemas import Document, Health, SearchResponse
 from .config import Settings
 
 data_dir_option = click.option(
-    "--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="KOSHQON_DATA_DIR",
-    default="data", show_default=True, help="Catalog and index folder (env KOSHQON_DATA_DIR).")
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="KOSHQON_DATA_DIR",
+    default="data",
+    show_default=True,
+    help="Catalog and index folder (env KOSHQON_DATA_DIR).",
+)
 
 
 def open_koshqon(data_dir: Path):
@@ -76,13 +81,14 @@ def ingest(paths, data_dir, title, author, year, doc_type, source_url, language)
             progress.set_postfix_str(outcome.path.name[-40:])
             progress.update()
     counts = Counter(o.status for o in outcomes)
-    click.echo(f"Added {counts['added']}, skipped {counts['skipped']}, "
-               f"failed {counts['failed']}.")
+    click.echo(f"Added {counts['added']}, skipped {counts['skipped']}, failed {counts['failed']}.")
     for outcome in outcomes:
         if outcome.status == "added":
             doc = outcome.document
-            click.echo(f"  added    {outcome.path}  → document {doc.id} "
-                       f"({doc.chunks} passages, {doc.language})")
+            click.echo(
+                f"  added    {outcome.path}  → document {doc.id} "
+                f"({doc.chunks} passages, {doc.language})"
+            )
         else:
             click.echo(f"  {outcome.status:<8} {outcome.path}: {outcome.reason}")
     if counts["failed"]:
@@ -102,8 +108,9 @@ def search(query, k, lang, doc_id, doc_type, as_json, data_dir) -> None:
     from index.search import Filters
 
     try:
-        filters = Filters(split_languages([lang] if lang else None), list(doc_id) or None,
-                          list(doc_type) or None)
+        filters = Filters(
+            split_languages([lang] if lang else None), list(doc_id) or None, list(doc_type) or None
+        )
     except KoshqonError as error:
         raise click.ClickException(str(error)) from error
     result = SearchResponse.model_validate(open_koshqon(data_dir).search(query, k, filters))
@@ -114,8 +121,12 @@ def search(query, k, lang, doc_id, doc_type, as_json, data_dir) -> None:
         click.echo("No passages found.")
     for hit in result.results:
         click.secho(f"{hit.rank}. {hit.citation.label}", bold=True)
-        place = " · ".join(filter(None, [hit.citation.heading, hit.lang,
-                                         f"score {hit.score:.3f}", hit.citation.filename]))
+        place = " · ".join(
+            filter(
+                None,
+                [hit.citation.heading, hit.lang, f"score {hit.score:.3f}", hit.citation.filename],
+            )
+        )
         click.echo(f"   {place}")
         passage = textwrap.shorten(" ".join(hit.text.split()), 500, placeholder=" …")
         click.echo(textwrap.indent(textwrap.fill(passage, 96), "   ") + "\n")
@@ -156,8 +167,10 @@ def docs_list(as_json, data_dir) -> None:
         click.echo(json.dumps([d.model_dump() for d in documents], ensure_ascii=False, indent=2))
         return
     for d in documents:
-        click.echo(f"{d.id:>4}  {d.language:<3} {d.doc_type:<9} {d.chunks:>5} passages  "
-                   f"{d.title}  ({d.filename})")
+        click.echo(
+            f"{d.id:>4}  {d.language:<3} {d.doc_type:<9} {d.chunks:>5} passages  "
+            f"{d.title}  ({d.filename})"
+        )
     click.echo(f"{len(documents)} documents")
 
 

@@ -13,11 +13,16 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KOSHQON_")
 
     data_dir: Path = Field(Path("data"), description="Catalog, vector index and model cache.")
-    model: str = Field("multilingual-e5-small", description=(
-        "Embedding model: the built-in multilingual-e5-small, or the path of any "
-        "sentence-transformers model folder (e.g. a local copy of BAAI/bge-m3)."))
-    models_dir: Path | None = Field(None, description=(
-        "Where the built-in model is rebuilt; defaults to DATA_DIR/models."))
+    model: str = Field(
+        "multilingual-e5-small",
+        description=(
+            "Embedding model: the built-in multilingual-e5-small, or the path of any "
+            "sentence-transformers model folder (e.g. a local copy of BAAI/bge-m3)."
+        ),
+    )
+    models_dir: Path | None = Field(
+        None, description=("Where the built-in model is rebuilt; defaults to DATA_DIR/models.")
+    )
     device: str = Field("cpu", description="Torch device for the embedding model.")
     query_prefix: str | None = Field(None, description="Overrides the model's query prompt.")
     passage_prefix: str | None = Field(None, description="Overrides the model's passage prompt.")

@@ -24,11 +24,13 @@ SIDECAR = "metadata.json"
 
 
 @lru_cache(maxsize=4)
-def _embedder(model: str, models_dir: Path, device: str, query_prefix: str | None,
-              passage_prefix: str | None) -> SentenceTransformerEmbedder:
+def _embedder(
+    model: str, models_dir: Path, device: str, query_prefix: str | None, passage_prefix: str | None
+) -> SentenceTransformerEmbedder:
     """One loaded model per process, shared by every app and command that asks for it."""
-    return load_embedder(model, models_dir, device=device, query_prefix=query_prefix,
-                         passage_prefix=passage_prefix)
+    return load_embedder(
+        model, models_dir, device=device, query_prefix=query_prefix, passage_prefix=passage_prefix
+    )
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,9 @@ def metadata_from(entry: dict) -> Metadata:
 
 
 def too_large(what: str, settings: Settings) -> FileTooLarge:
-    return FileTooLarge(f"{what}; the limit is {settings.max_upload_mb:g} MB "
-                        "(KOSHQON_MAX_UPLOAD_MB)")
+    return FileTooLarge(
+        f"{what}; the limit is {settings.max_upload_mb:g} MB (KOSHQON_MAX_UPLOAD_MB)"
+    )
 
 
 def merge(base: Metadata | None, override: Metadata | None) -> Metadata | None:
@@ -103,11 +106,17 @@ def files_to_ingest(paths: list[Path]) -> Iterator[tuple[Path, Metadata | None, 
 class Koshqon:
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.embedder = _embedder(settings.model, settings.model_cache, settings.device,
-                                  settings.query_prefix, settings.passage_prefix)
+        self.embedder = _embedder(
+            settings.model,
+            settings.model_cache,
+            settings.device,
+            settings.query_prefix,
+            settings.passage_prefix,
+        )
         self.store = Store(settings.data_dir, self.embedder)
-        self.chunker = Chunker(self.embedder.count_tokens, settings.chunk_tokens,
-                               settings.chunk_overlap)
+        self.chunker = Chunker(
+            self.embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap
+        )
 
     def close(self) -> None:
         self.store.close()
@@ -124,8 +133,11 @@ class Koshqon:
         prepared = prepare(data, filename, metadata or Metadata(), self.chunker)
         return self.store.add(prepared)
 
-    def ingest(self, files: list[tuple[Path, Metadata | None, str | None]],
-               metadata: Metadata | None = None) -> Iterator[FileOutcome]:
+    def ingest(
+        self,
+        files: list[tuple[Path, Metadata | None, str | None]],
+        metadata: Metadata | None = None,
+    ) -> Iterator[FileOutcome]:
         """Add the files from ``files_to_ingest`` one by one; a bad file is reported and the
         rest go on. Metadata given here overrides the folder's sidecar, field by field."""
         for path, sidecar, skip in files:
@@ -140,8 +152,11 @@ class Koshqon:
                 yield FileOutcome(path, "failed", str(error))
             else:
                 status = "added" if result.created else "skipped"
-                reason = None if result.created else (
-                    f"already in the collection as document {result.document.id}")
+                reason = (
+                    None
+                    if result.created
+                    else (f"already in the collection as document {result.document.id}")
+                )
                 yield FileOutcome(path, status, reason, result.document)
 
     def documents(self) -> list[DocumentRecord]:

@@ -28,8 +28,10 @@ CONSTITUTION_FILES = {
 
 def need_corpora() -> Path:
     if not CORPORA.is_dir():
-        pytest.skip(f"{CORPORA} not found: real documents live in ../shared/corpora "
-                    "(set KOSHQON_CORPORA to its path)")
+        pytest.skip(
+            f"{CORPORA} not found: real documents live in ../shared/corpora "
+            "(set KOSHQON_CORPORA to its path)"
+        )
     return CORPORA
 
 
@@ -69,6 +71,7 @@ def constitution_dir(tmp_path_factory, models_dir, corpora) -> Path:
 
 @pytest.fixture(scope="session")
 def constitution(constitution_dir, models_dir):
-    with TestClient(create_app(Settings(data_dir=constitution_dir,
-                                        models_dir=models_dir))) as client:
+    with TestClient(
+        create_app(Settings(data_dir=constitution_dir, models_dir=models_dir))
+    ) as client:
         yield client

@@ -19,15 +19,19 @@ def upload(client, path: Path, **form):
 
 
 def test_upload_returns_the_document_with_its_metadata(client):
-    response = upload(client, GLOSSARY_KK, title="Көші-қон сөздігі", year="2025",
-                      doc_type="glossary")
+    response = upload(
+        client, GLOSSARY_KK, title="Көші-қон сөздігі", year="2025", doc_type="glossary"
+    )
     assert response.status_code == 201
     document = response.json()
     assert document["status"] == "created"
     assert document["title"] == "Көші-қон сөздігі"
     assert document["filename"] == "glossary-migration-terms.kk.md"
-    assert (document["year"], document["doc_type"], document["language"]) == (2025, "glossary",
-                                                                              "kk")
+    assert (document["year"], document["doc_type"], document["language"]) == (
+        2025,
+        "glossary",
+        "kk",
+    )
     assert document["chunks"] > 5
     assert document["page_count"] == 0
 
@@ -48,8 +52,17 @@ def test_search_response_has_the_documented_shape(client):
     assert (body["query"], body["query_lang"]) == ("Who are kandas?", "en")
     hit = body["results"][0]
     assert set(hit) == {"rank", "score", "chunk_id", "text", "lang", "citation"}
-    assert set(hit["citation"]) == {"document_id", "title", "filename", "page_start",
-                                    "page_end", "heading", "char_start", "char_end", "label"}
+    assert set(hit["citation"]) == {
+        "document_id",
+        "title",
+        "filename",
+        "page_start",
+        "page_end",
+        "heading",
+        "char_start",
+        "char_end",
+        "label",
+    }
     assert "Қандас" in hit["citation"]["heading"]
     assert hit["citation"]["label"] == "Көші-қон сөздігі, Қандас"
     assert [h["rank"] for h in body["results"]] == [1, 2, 3]
@@ -62,8 +75,10 @@ def test_every_passage_is_the_exact_text_at_its_offsets(client):
     hit = client.get("/search", params={"q": "employment contract", "k": 1}).json()["results"][0]
     passage = next(p for p in detail["passages"] if p["id"] == hit["chunk_id"])
     assert passage["text"] == hit["text"]
-    assert (passage["char_start"], passage["char_end"]) == (hit["citation"]["char_start"],
-                                                            hit["citation"]["char_end"])
+    assert (passage["char_start"], passage["char_end"]) == (
+        hit["citation"]["char_start"],
+        hit["citation"]["char_end"],
+    )
     assert all(p["tokens"] <= 256 for p in detail["passages"])
 
 
@@ -105,13 +120,16 @@ def test_health_names_the_model_and_counts(client):
     assert health["chunks"] == client.get("/documents").json()["documents"][0]["chunks"]
 
 
-@pytest.mark.parametrize(("params", "detail"), [
-    ({"q": "x", "k": 0}, "k"),
-    ({"q": "x", "k": 101}, "k"),
-    ({"q": ""}, "q"),
-    ({"q": "x", "lang": "kazakh!"}, "lang"),
-    ({}, "q"),
-])
+@pytest.mark.parametrize(
+    ("params", "detail"),
+    [
+        ({"q": "x", "k": 0}, "k"),
+        ({"q": "x", "k": 101}, "k"),
+        ({"q": ""}, "q"),
+        ({"q": "x", "lang": "kazakh!"}, "lang"),
+        ({}, "q"),
+    ],
+)
 def test_invalid_parameters_are_422_problems(client, params, detail):
     response = client.get("/search", params=params)
     assert response.status_code == 422

@@ -43,16 +43,34 @@ def stocked(client, settings):
 CASES = {
     "empty": (lambda: ("empty.txt", b""), 400, "the file is empty"),
     "blank": (lambda: ("blank.md", b"  \n\t\n"), 400, "the file is empty"),
-    "wrong type": (lambda: ("table.xlsx", b"PK\x03\x04 spreadsheet"), 415,
-                   "'.xlsx' files are not supported"),
+    "wrong type": (
+        lambda: ("table.xlsx", b"PK\x03\x04 spreadsheet"),
+        415,
+        "'.xlsx' files are not supported",
+    ),
     "not a pdf": (lambda: ("fake.pdf", b"hello, I am text"), 400, "not a PDF file"),
-    "corrupted pdf": (lambda: messy("malformed_no_startxref__pdfminer.six__samples__contrib__"
-                                    "issue-1113-evil-xobjects.pdf"), 400, "damaged"),
-    "truncated pdf": (lambda: truncated("pdf/pdf_cyrillic/ru__Russian-Phd-LaTeX-Dissertation-"
-                                        "Template__Documents__Def_positions.pdf"), 400, "damaged"),
-    "encrypted pdf": (lambda: messy(
-        "encrypted_user_password__py-pdf-sample-files__005__libreoffice-writer-password.pdf"),
-        400, "encrypted with a password"),
+    "corrupted pdf": (
+        lambda: messy(
+            "malformed_no_startxref__pdfminer.six__samples__contrib__issue-1113-evil-xobjects.pdf"
+        ),
+        400,
+        "damaged",
+    ),
+    "truncated pdf": (
+        lambda: truncated(
+            "pdf/pdf_cyrillic/ru__Russian-Phd-LaTeX-Dissertation-"
+            "Template__Documents__Def_positions.pdf"
+        ),
+        400,
+        "damaged",
+    ),
+    "encrypted pdf": (
+        lambda: messy(
+            "encrypted_user_password__py-pdf-sample-files__005__libreoffice-writer-password.pdf"
+        ),
+        400,
+        "encrypted with a password",
+    ),
 }
 
 

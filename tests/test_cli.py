@@ -22,11 +22,15 @@ def run(settings):
     """Run `koshqon ARGS` with the test's data directory and the session's model cache."""
 
     def run(*args: str) -> subprocess.CompletedProcess:
-        env = {"PATH": "/usr/bin:/bin", "HOME": str(settings.data_dir.parent),
-               "KOSHQON_DATA_DIR": str(settings.data_dir),
-               "KOSHQON_MODELS_DIR": str(settings.models_dir)}
-        return subprocess.run([str(KOSHQON), *args], capture_output=True, text=True, env=env,
-                              timeout=600)
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(settings.data_dir.parent),
+            "KOSHQON_DATA_DIR": str(settings.data_dir),
+            "KOSHQON_MODELS_DIR": str(settings.models_dir),
+        }
+        return subprocess.run(
+            [str(KOSHQON), *args], capture_output=True, text=True, env=env, timeout=600
+        )
 
     return run
 
@@ -62,23 +66,36 @@ def test_ingest_uses_the_folder_metadata_sidecar(run, tmp_path):
     folder.mkdir()
     shutil.copy(ROOT / "corpus" / "glossary-migration-terms.kk.md", folder)
     (folder / "README.md").write_text("# Notes for the librarian\n", encoding="utf-8")
-    (folder / "metadata.json").write_text(json.dumps({"glossary-migration-terms.kk.md": {
-        "title": "Сөздік", "year": 2025, "doc_type": "glossary"}}), encoding="utf-8")
+    (folder / "metadata.json").write_text(
+        json.dumps(
+            {
+                "glossary-migration-terms.kk.md": {
+                    "title": "Сөздік",
+                    "year": 2025,
+                    "doc_type": "glossary",
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
     result = run("ingest", str(folder))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "not listed in metadata.json" in result.stdout
     documents = json.loads(run("docs", "list", "--json").stdout)
     assert [(d["title"], d["year"], d["doc_type"]) for d in documents] == [
-        ("Сөздік", 2025, "glossary")]
+        ("Сөздік", 2025, "glossary")
+    ]
 
 
 def test_search_json_is_exactly_the_http_response(run, folder, settings):
     run("ingest", str(folder))
-    cli = json.loads(run("search", "Кто такие кандасы?", "--k", "3", "--lang", "ru",
-                         "--json").stdout)
+    cli = json.loads(
+        run("search", "Кто такие кандасы?", "--k", "3", "--lang", "ru", "--json").stdout
+    )
     with TestClient(create_app(settings)) as client:
-        http = client.get("/search", params={"q": "Кто такие кандасы?", "k": 3,
-                                             "lang": "ru"}).json()
+        http = client.get(
+            "/search", params={"q": "Кто такие кандасы?", "k": 3, "lang": "ru"}
+        ).json()
     cli.pop("took_ms"), http.pop("took_ms")
     assert cli == http
     assert cli["results"][0]["citation"]["filename"] == "glossary-migration-terms.ru.md"

@@ -31,16 +31,17 @@ def test_every_language_version_is_chunked_by_article(constitution):
 
 
 def test_headings_carry_the_full_structural_path(constitution):
-    hits = constitution.get("/search", params={"q": "Мемлекеттік тіл - қазақ тілі",
-                                               "lang": "kk", "k": 3}).json()["results"]
+    hits = constitution.get(
+        "/search", params={"q": "Мемлекеттік тіл - қазақ тілі", "lang": "kk", "k": 3}
+    ).json()["results"]
     assert hits[0]["citation"]["heading"] == "I бөлім › 7-бап"
     assert hits[0]["citation"]["label"].endswith(", 7-бап")
 
 
-@pytest.mark.parametrize(("lang", "question", "article"), QUESTIONS,
-                         ids=[f"{q[0]}-art{q[2]}" for q in QUESTIONS])
-def test_question_finds_the_article_in_the_other_languages(constitution, lang, question,
-                                                           article):
+@pytest.mark.parametrize(
+    ("lang", "question", "article"), QUESTIONS, ids=[f"{q[0]}-art{q[2]}" for q in QUESTIONS]
+)
+def test_question_finds_the_article_in_the_other_languages(constitution, lang, question, article):
     for target in {"kk", "ru", "en"} - {lang}:
         response = constitution.get("/search", params={"q": question, "lang": target, "k": 10})
         assert response.status_code == 200

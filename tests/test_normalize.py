@@ -46,8 +46,11 @@ def test_the_kazakh_constitution_loses_every_latin_i():
     raw = (need_corpora() / CONSTITUTION / CONSTITUTION_FILES["kk"]).read_text(encoding="utf-8")
 
     def mixed(text: str) -> list[str]:
-        return [w for w in re.findall(r"\w+", text)
-                if re.search("[iIəƏ]", w) and re.search("[а-яәғқңөұүһі]", w, re.IGNORECASE)]
+        return [
+            w
+            for w in re.findall(r"\w+", text)
+            if re.search("[iIəƏ]", w) and re.search("[а-яәғқңөұүһі]", w, re.IGNORECASE)
+        ]
 
     assert len(mixed(raw)) >= 40
     assert mixed(normalize_text(raw)) == []

@@ -13,8 +13,9 @@ def add_pdf(client, name: str) -> dict:
 
 
 def test_kazakh_pdf_passage_is_cited_with_its_page(client):
-    document = add_pdf(client, "kk__IS2AI-KazNERD__Annotation_guidelines__"
-                               "KazNERD_Annotation_Guidelines.pdf")
+    document = add_pdf(
+        client, "kk__IS2AI-KazNERD__Annotation_guidelines__KazNERD_Annotation_Guidelines.pdf"
+    )
     assert document["page_count"] == 30 and document["language"] == "kk"
     hits = client.get("/search", params={"q": "Алькатрас түрмесі", "k": 10}).json()["results"]
     hit = next(h for h in hits if "[Алькатрас] түрмесі" in h["text"])
@@ -24,8 +25,9 @@ def test_kazakh_pdf_passage_is_cited_with_its_page(client):
 
 
 def test_every_passage_of_a_pdf_lies_on_the_pages_it_cites(client):
-    document = add_pdf(client, "ru__Russian-Phd-LaTeX-Dissertation-Template__OutputExample__"
-                               "dissertation.pdf")
+    document = add_pdf(
+        client, "ru__Russian-Phd-LaTeX-Dissertation-Template__OutputExample__dissertation.pdf"
+    )
     passages = client.get(f"/documents/{document['id']}").json()["passages"]
     assert all(1 <= p["page_start"] <= p["page_end"] <= 41 for p in passages)
     # passages break at page ends; only a heading at the foot of a page joins the next page

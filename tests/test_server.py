@@ -25,11 +25,18 @@ def free_port() -> int:
 @contextmanager
 def server(settings):
     port = free_port()
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(settings.data_dir.parent),
-           "KOSHQON_MODELS_DIR": str(settings.models_dir)}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(settings.data_dir.parent),
+        "KOSHQON_MODELS_DIR": str(settings.models_dir),
+    }
     process = subprocess.Popen(
         [str(KOSHQON), "serve", "--port", str(port), "--data-dir", str(settings.data_dir)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180
@@ -52,15 +59,19 @@ def results(client: httpx.Client) -> list:
     answers = []
     for question in QUESTIONS:
         body = client.get("/search", params={"q": question, "k": 5}).json()
-        answers.append([(h["chunk_id"], round(h["score"], 4), h["citation"])
-                        for h in body["results"]])
+        answers.append(
+            [(h["chunk_id"], round(h["score"], 4), h["citation"]) for h in body["results"]]
+        )
     return answers
 
 
 def test_a_restarted_server_returns_the_same_results(settings):
     with server(settings) as client:
-        for name in ("glossary-migration-terms.en.md", "internal-migrants-rights.kk.txt",
-                     "labour-migrant-adaptation-regulation.ru.txt"):
+        for name in (
+            "glossary-migration-terms.en.md",
+            "internal-migrants-rights.kk.txt",
+            "labour-migrant-adaptation-regulation.ru.txt",
+        ):
             path = ROOT / "corpus" / name
             response = client.post("/documents", files={"file": (name, path.read_bytes())})
             assert response.status_code == 201

@@ -43,9 +43,11 @@ def test_a_failed_write_leaves_no_trace(tmp_path, monkeypatch):
     store.add(document("Кандас — этнический казах."))
 
     def broken(db, doc, vectors):
-        db.execute("INSERT INTO documents (sha256, filename, media_type, title, doc_type, "
-                   "language, languages, text, pages, added_at) "
-                   "VALUES ('x', 'f', 't', 't', 'other', 'ru', '[]', '', '[]', '')")
+        db.execute(
+            "INSERT INTO documents (sha256, filename, media_type, title, doc_type, "
+            "language, languages, text, pages, added_at) "
+            "VALUES ('x', 'f', 't', 't', 'other', 'ru', '[]', '', '[]', '')"
+        )
         raise OSError("disk full")
 
     monkeypatch.setattr(store.catalog, "insert_document", broken)
@@ -59,8 +61,7 @@ def test_another_process_writing_is_noticed(tmp_path):
     reader, writer = Store(tmp_path, HashingEmbedder()), Store(tmp_path, HashingEmbedder())
     assert len(reader.vectors()) == 0
     added = writer.add(document("Ішкі көші-қон және еңбек нарығы.")).document
-    assert reader.vectors().ids().tolist() == [c.id for c in
-                                               reader.catalog.chunks_of(added.id)]
+    assert reader.vectors().ids().tolist() == [c.id for c in reader.catalog.chunks_of(added.id)]
     writer.remove(added.id)
     assert len(reader.vectors()) == 0
 

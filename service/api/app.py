@@ -22,8 +22,9 @@ MULTIPART_OVERHEAD = 64 * 1024
 
 def problem(status: int, title: str, detail: str, errors: list[dict] | None = None):
     body = Problem(title=title, status=status, detail=detail, errors=errors)
-    return JSONResponse(body.model_dump(exclude_none=True), status_code=status,
-                        media_type=PROBLEM_JSON)
+    return JSONResponse(
+        body.model_dump(exclude_none=True), status_code=status, media_type=PROBLEM_JSON
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -29,9 +29,12 @@ def read_upload(file: UploadFile, settings: Settings) -> bytes:
     return data
 
 
-@router.post("", status_code=201, response_model=DocumentAdded,
-             responses={200: {"model": DocumentAdded, "description": "Already in the collection"},
-                        **ERRORS})
+@router.post(
+    "",
+    status_code=201,
+    response_model=DocumentAdded,
+    responses={200: {"model": DocumentAdded, "description": "Already in the collection"}, **ERRORS},
+)
 def add_document(
     koshqon: KoshqonDep,
     response: Response,
@@ -48,13 +51,21 @@ def add_document(
     if doc_type is not None and doc_type not in DOC_TYPES:
         raise InvalidParameter(f"doc_type must be one of: {', '.join(DOC_TYPES)}")
     data = read_upload(file, koshqon.settings)
-    metadata = Metadata(title=title, author=author, year=year, doc_type=doc_type,
-                        source_url=source_url, language=language)
+    metadata = Metadata(
+        title=title,
+        author=author,
+        year=year,
+        doc_type=doc_type,
+        source_url=source_url,
+        language=language,
+    )
     result = koshqon.add_file(data, file.filename or "upload", metadata)
     if not result.created:
         response.status_code = 200
-    return DocumentAdded(**Document.model_validate(result.document).model_dump(),
-                         status="created" if result.created else "exists")
+    return DocumentAdded(
+        **Document.model_validate(result.document).model_dump(),
+        status="created" if result.created else "exists",
+    )
 
 
 @router.get("", response_model=DocumentList)
@@ -63,17 +74,25 @@ def list_documents(koshqon: KoshqonDep) -> DocumentList:
     return DocumentList(total=len(documents), documents=documents)
 
 
-@router.get("/{document_id}", response_model=DocumentDetail,
-            responses={404: {"model": Problem, "description": "No such document"}})
+@router.get(
+    "/{document_id}",
+    response_model=DocumentDetail,
+    responses={404: {"model": Problem, "description": "No such document"}},
+)
 def get_document(koshqon: KoshqonDep, document_id: int) -> DocumentDetail:
     """The document's metadata and all its passages, in order."""
     document, chunks = koshqon.document(document_id)
-    return DocumentDetail(**Document.model_validate(document).model_dump(),
-                          passages=[Passage.model_validate(c) for c in chunks])
+    return DocumentDetail(
+        **Document.model_validate(document).model_dump(),
+        passages=[Passage.model_validate(c) for c in chunks],
+    )
 
 
-@router.delete("/{document_id}", response_model=Document,
-               responses={404: {"model": Problem, "description": "No such document"}})
+@router.delete(
+    "/{document_id}",
+    response_model=Document,
+    responses={404: {"model": Problem, "description": "No such document"}},
+)
 def delete_document(koshqon: KoshqonDep, document_id: int) -> Document:
     """Remove the document from the catalog and the vector index; returns what was removed."""
     return Document.model_validate(koshqon.remove(document_id))

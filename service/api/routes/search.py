@@ -25,14 +25,19 @@ def split_languages(values: list[str] | None) -> list[str] | None:
     return codes or None
 
 
-@router.get("/search", response_model=SearchResponse,
-            responses={422: {"model": Problem, "description": "Invalid parameters"}})
+@router.get(
+    "/search",
+    response_model=SearchResponse,
+    responses={422: {"model": Problem, "description": "Invalid parameters"}},
+)
 def search(
     koshqon: KoshqonDep,
     q: Annotated[str, Query(min_length=1, max_length=2000, description="The question.")],
     k: Annotated[int, Query(ge=1, le=100, description="How many passages.")] = 10,
-    lang: Annotated[list[str] | None, Query(
-        description="Passage languages, repeatable or comma-separated: kk,ru,en")] = None,
+    lang: Annotated[
+        list[str] | None,
+        Query(description="Passage languages, repeatable or comma-separated: kk,ru,en"),
+    ] = None,
     doc_id: Annotated[list[int] | None, Query(description="Only these documents.")] = None,
     doc_type: Annotated[list[str] | None, Query(description="Only these types.")] = None,
 ) -> SearchResponse:
