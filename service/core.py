@@ -85,12 +85,15 @@ def files_to_ingest(paths: list[Path]) -> Iterator[tuple[Path, Metadata | None, 
 
     A folder with a metadata.json is a catalogued collection: its listed files are added
     with their metadata, the others (a README, say) are skipped and reported."""
+    manifests: dict[Path, dict[str, dict]] = {}  # each folder's metadata.json, read once
     for path in paths:
         if path.is_dir():
             for file in sorted(p for p in path.rglob("*") if p.is_file()):
                 if file.name == SIDECAR or file.name.startswith("."):
                     continue
-                manifest = _sidecar(file.parent)
+                if file.parent not in manifests:
+                    manifests[file.parent] = _sidecar(file.parent)
+                manifest = manifests[file.parent]
                 entry = manifest.get(file.name)
                 if manifest and entry is None:
                     skip = f"not listed in {SIDECAR}"
