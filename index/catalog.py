@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     char_end INTEGER NOT NULL,
     tokens INTEGER NOT NULL,
     vector BLOB NOT NULL,
+    terms TEXT NOT NULL DEFAULT '',
     UNIQUE (document_id, ordinal)
 );
 CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(document_id);
@@ -114,6 +115,9 @@ class Catalog:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(chunks)")}
+        if "terms" not in columns:  # a catalog written before keyword search existed
+            self._db.execute("ALTER TABLE chunks ADD COLUMN terms TEXT NOT NULL DEFAULT ''")
 
     def close(self) -> None:
         with self._lock:
@@ -160,7 +164,11 @@ class Catalog:
 
     # --- writes (inside a transaction) ------------------------------------------------------
     def insert_document(
-        self, db: sqlite3.Connection, doc: PreparedDocument, vectors: np.ndarray
+        self,
+        db: sqlite3.Connection,
+        doc: PreparedDocument,
+        vectors: np.ndarray,
+        term_lists: list[list[str]],
     ) -> tuple[int, list[int]]:
         pages = json.dumps([[p.number, p.start, p.end] for p in doc.pages])
         cursor = db.execute(
@@ -185,11 +193,11 @@ class Catalog:
         )
         document_id = cursor.lastrowid
         chunk_ids = []
-        for chunk, vector in zip(doc.chunks, vectors, strict=True):
+        for chunk, vector, terms in zip(doc.chunks, vectors, term_lists, strict=True):
             cursor = db.execute(
                 "INSERT INTO chunks (document_id, ordinal, text, lang, heading, page_start, "
-                "page_end, char_start, char_end, tokens, vector) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "page_end, char_start, char_end, tokens, vector, terms) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     document_id,
                     chunk.ordinal,
@@ -202,6 +210,7 @@ class Catalog:
                     chunk.char_end,
                     chunk.tokens,
                     np.asarray(vector, dtype=np.float32).tobytes(),
+                    " ".join(terms),
                 ),
             )
             chunk_ids.append(cursor.lastrowid)
@@ -259,6 +268,15 @@ class Catalog:
         doc_types: list[str] | None = None,
     ) -> list[int]:
         """Ids of the chunks that pass the filters (all chunks when none is given)."""
+        return list(self.chunk_languages(langs, document_ids, doc_types))
+
+    def chunk_languages(
+        self,
+        langs: list[str] | None = None,
+        document_ids: list[int] | None = None,
+        doc_types: list[str] | None = None,
+    ) -> dict[int, str]:
+        """Chunk id → language, for the chunks that pass the filters, in id order."""
         clauses, params = [], []
         for column, values in (
             ("c.lang", langs),
@@ -270,17 +288,31 @@ class Catalog:
                 params.extend(values)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self._query(
-            f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id "
+            f"SELECT c.id, c.lang FROM chunks c JOIN documents d ON d.id = c.document_id "
             f"{where} ORDER BY c.id",
             tuple(params),
         )
-        return [r[0] for r in rows]
+        return {r[0]: r[1] for r in rows}
 
     def all_vectors(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
         rows = self._query("SELECT id, vector FROM chunks ORDER BY id")
         ids = np.array([r[0] for r in rows], dtype=np.int64)
         vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
         return ids, vectors.reshape(len(rows), dim)
+
+    def all_terms(self) -> tuple[list[int], list[list[str]]]:
+        rows = self._query("SELECT id, terms FROM chunks ORDER BY id")
+        return [r[0] for r in rows], [r[1].split() for r in rows]
+
+    def texts_for_terms(self) -> list[sqlite3.Row]:
+        """What keyword terms are computed from: (id, lang, title, heading, text) per chunk."""
+        return self._query(
+            "SELECT c.id, c.lang, d.title, c.heading, c.text "
+            "FROM chunks c JOIN documents d ON d.id = c.document_id ORDER BY c.id"
+        )
+
+    def set_terms(self, db: sqlite3.Connection, terms: list[tuple[str, int]]) -> None:
+        db.executemany("UPDATE chunks SET terms = ? WHERE id = ?", terms)
 
     def counts(self) -> tuple[int, int]:
         row = self._query("SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM chunks)")

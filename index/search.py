@@ -1,19 +1,38 @@
 """Search: a question in, ranked passages with their citations out.
 
-The query is embedded with the model's query prefix and matched against every chunk in
-FAISS (optionally only those passing the language, document and type filters); each hit
-is joined with its catalog row, so every result carries the exact passage and where it is.
+Three modes. ``dense``: the query, embedded with the model's query prefix, against every
+chunk's vector in FAISS. ``keyword``: BM25 over the stemmed terms of every chunk. ``hybrid``
+(the default) combines them, with two corrections measured in docs/evaluation.md:
+
+- Keyword evidence only counts between a query and passages in the same language: across
+  languages BM25 matches only numbers and names, and fusing that noise ruins cross-language
+  results.
+- The model prefers passages in the query's own language, so in a collection that mixes
+  languages the dense ranking is taken per language and each ranking is normalised before the
+  merge; an English question still finds the Russian law that answers it.
+
+Filters (languages, documents, types) restrict every ranking. Each hit is joined with its
+catalog row, so every result carries the exact passage and where it is.
 """
 
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
 
 from ingest.language import detect_language
 
+from .analysis import analyze
 from .catalog import ChunkRecord, DocumentRecord
-from .store import Store
+from .store import Indexes, Store
+
+Mode = Literal["hybrid", "dense", "keyword"]
+MODES: tuple[Mode, ...] = ("hybrid", "dense", "keyword")
+Ranking = list[tuple[int, float]]  # (chunk id, score), best first
 
 
 @dataclass(frozen=True)
@@ -43,6 +62,7 @@ class Hit:
 class SearchResult:
     query: str
     query_lang: str
+    mode: Mode
     took_ms: float
     results: list[Hit]
 
@@ -84,24 +104,114 @@ def cite(chunk: ChunkRecord, document: DocumentRecord) -> Citation:
     )
 
 
-def search(store: Store, query: str, k: int = 10, filters: Filters | None = None) -> SearchResult:
+@dataclass(frozen=True)
+class Fusion:
+    """How hybrid search combines its rankings. The defaults were chosen on the development
+    halves of the evaluation tasks (docs/evaluation-tuning.md)."""
+
+    depth: int = 100  # candidates taken from each ranking
+    keyword_weight: float = 1.0  # BM25 in the query's language, relative to dense's 1
+    cross_keyword_weight: float = 0.0  # BM25 in other languages (numbers, names)
+    method: Literal["rrf", "zscore"] = "rrf"
+    rrf_k: int = 60
+    balance_languages: bool = True  # normalise each language's ranking before the merge
+
+
+DEFAULT_FUSION = Fusion()
+
+
+def _normalised(ranking: Ranking, fusion: Fusion) -> dict[int, float]:
+    """Scores on a common scale: reciprocal rank, or standard score within the list."""
+    if fusion.method == "rrf":
+        return {cid: 1.0 / (fusion.rrf_k + rank) for rank, (cid, _) in enumerate(ranking, 1)}
+    scores = np.array([score for _, score in ranking])
+    spread = scores.std() or 1.0
+    return {cid: (score - scores.mean()) / spread for cid, score in ranking}
+
+
+def fuse(weighted_rankings: list[tuple[float, Ranking]], fusion: Fusion) -> dict[int, float]:
+    """Weighted mean of normalised scores; a chunk missing from a list gets that list's
+    lowest score, so evidence from one list alone is not punished below the list's tail."""
+    weighted_rankings = [(w, r) for w, r in weighted_rankings if w > 0]
+    total = sum(weight for weight, _ in weighted_rankings)
+    fused: dict[int, float] = defaultdict(float)
+    normalised = [(w, _normalised(r, fusion)) for w, r in weighted_rankings if r]
+    candidates = {cid for _, scores in normalised for cid in scores}
+    for weight, scores in normalised:
+        floor = min(scores.values())
+        for cid in candidates:
+            fused[cid] += weight * scores.get(cid, floor) / total
+    return fused
+
+
+def rank(
+    store: Store,
+    indexes: Indexes,
+    query: str,
+    query_lang: str,
+    k: int,
+    filters: Filters,
+    mode: Mode,
+    fusion: Fusion = DEFAULT_FUSION,
+) -> Ranking:
+    """Chunk ids and scores for ``query``, best first."""
+    languages = store.catalog.chunk_languages(
+        filters.langs, filters.document_ids, filters.doc_types
+    )
+    allowed = list(languages) if filters else None
+    terms = analyze(query, query_lang)
+    if mode == "keyword":
+        return indexes.keywords.search(terms, k, allowed)
+    vector = store.embedder.embed([query], "query")[0]
+    if mode == "dense":
+        return indexes.vectors.search(vector, k, allowed)
+
+    depth = max(fusion.depth, k)
+    by_language: dict[str, list[int]] = defaultdict(list)
+    for chunk_id, lang in languages.items():
+        by_language[lang].append(chunk_id)
+    same = by_language.pop(query_lang, [])
+    other = [cid for ids in by_language.values() for cid in ids]
+
+    def keyword(ids: list[int]) -> Ranking:
+        return indexes.keywords.search(terms, depth, ids) if ids else []
+
+    if not fusion.balance_languages or not (same and other):
+        lists = [(1.0, indexes.vectors.search(vector, depth, allowed))]
+        lists += [(fusion.keyword_weight, keyword(same))]
+        if fusion.cross_keyword_weight:
+            lists += [(fusion.cross_keyword_weight, keyword(other))]
+        fused = fuse(lists, fusion)
+    else:
+        groups = [(query_lang, same), *by_language.items()]
+        fused = {}
+        for lang, ids in groups:
+            weight = fusion.keyword_weight if lang == query_lang else fusion.cross_keyword_weight
+            lists = [(1.0, indexes.vectors.search(vector, depth, ids))]
+            if weight:
+                lists.append((weight, keyword(ids)))
+            fused.update(fuse(lists, fusion))
+    return sorted(fused.items(), key=lambda item: -item[1])[:k]
+
+
+def search(
+    store: Store,
+    query: str,
+    k: int = 10,
+    filters: Filters | None = None,
+    mode: Mode = "hybrid",
+    fusion: Fusion = DEFAULT_FUSION,
+) -> SearchResult:
     started = time.perf_counter()
     filters = filters or Filters()
-    vector = store.embedder.embed([query], "query")[0]
-    allowed = (
-        store.catalog.chunk_ids(
-            langs=filters.langs, document_ids=filters.document_ids, doc_types=filters.doc_types
-        )
-        if filters
-        else None
-    )
-    matches = store.vectors().search(vector, k, allowed)
+    query_lang = detect_language(query)
+    matches = rank(store, store.indexes(), query, query_lang, k, filters, mode, fusion)
     chunks = store.catalog.chunks_by_id([chunk_id for chunk_id, _ in matches])
     documents: dict[int, DocumentRecord] = {}
     hits = []
     for chunk_id, score in matches:
         chunk = chunks.get(chunk_id)
-        if chunk is None:  # deleted by another process after the vector search
+        if chunk is None:  # deleted by another process after the ranking
             continue
         if chunk.document_id not in documents:
             documents[chunk.document_id] = store.catalog.document(chunk.document_id)
@@ -117,5 +227,5 @@ def search(store: Store, query: str, k: int = 10, filters: Filters | None = None
         )
     took_ms = round((time.perf_counter() - started) * 1000, 2)
     return SearchResult(
-        query=query, query_lang=detect_language(query), took_ms=took_ms, results=hits
+        query=query, query_lang=query_lang, mode=mode, took_ms=took_ms, results=hits
     )

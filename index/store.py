@@ -1,7 +1,8 @@
-"""The store: the only writer of the catalog and the vector index, keeping them in step.
+"""The store: the only writer of the catalog and the indexes, keeping them in step.
 
-A document is added in one SQLite transaction (document, chunks and vectors together), and
-only then put in the FAISS index, whose file is replaced atomically. If the process dies in
+Documents are added in one SQLite transaction (documents, chunks, vectors and keyword terms
+together), and only then put in the FAISS and BM25 indexes, which are caches of the catalog:
+the FAISS file is replaced atomically, the BM25 index lives in memory. If the process dies in
 between, the next reader sees that the FAISS ids differ from the catalog's and rebuilds the
 index from the stored vectors. A generation counter in the catalog lets every process
 notice writes made by another one (the CLI ingesting while the server runs).
@@ -19,8 +20,10 @@ import numpy as np
 from ingest.errors import DocumentNotFound, ModelMismatch
 from ingest.models import PreparedDocument
 
+from .analysis import ANALYZER_VERSION, analyze
 from .catalog import Catalog, DocumentRecord
 from .embedder import Embedder
+from .keyword import KeywordIndex
 from .vectors import VectorIndex
 
 CATALOG_FILE = "catalog.sqlite"
@@ -40,6 +43,19 @@ def passage_for_embedding(text: str, heading: str | None) -> str:
     return text
 
 
+def keyword_terms(title: str, heading: str | None, text: str, lang: str) -> list[str]:
+    """A passage is found by its words and by its document's title and heading path."""
+    return analyze(f"{title}\n{heading or ''}\n{text}", lang)
+
+
+@dataclass(frozen=True)
+class Indexes:
+    """The two search indexes at one catalog generation."""
+
+    vectors: VectorIndex
+    keywords: KeywordIndex
+
+
 class Store:
     def __init__(self, data_dir: Path, embedder: Embedder):
         self.data_dir = data_dir
@@ -47,9 +63,10 @@ class Store:
         self.catalog = Catalog(data_dir / CATALOG_FILE)
         self._vectors_path = data_dir / VECTORS_FILE
         self._lock = threading.RLock()
-        self._vectors: VectorIndex | None = None
+        self._indexes: Indexes | None = None
         self._generation = -1
         self._check_model()
+        self._check_analyzer()
 
     def close(self) -> None:
         self.catalog.close()
@@ -71,17 +88,33 @@ class Store:
                 f"(koshqon ingest PATH --data-dir NEW_DIR) with the new model."
             )
 
-    # --- the vector index, kept in step with the catalog -------------------------------------
-    def vectors(self) -> VectorIndex:
-        """The FAISS index, reloaded (or rebuilt) when the catalog changed under it."""
+    def _check_analyzer(self) -> None:
+        """Stored keyword terms are recomputed when the analyzer changed since they were made."""
+        if self.catalog.get_meta("analyzer") == ANALYZER_VERSION:
+            return
+        updates = [
+            (" ".join(keyword_terms(r["title"], r["heading"], r["text"], r["lang"])), r["id"])
+            for r in self.catalog.texts_for_terms()
+        ]
+        with self.catalog.transaction() as db:
+            self.catalog.set_terms(db, updates)
+            self.catalog.set_meta(db, "analyzer", ANALYZER_VERSION)
+            self.catalog.bump_generation(db)
+
+    # --- the indexes, kept in step with the catalog ------------------------------------------
+    def indexes(self) -> Indexes:
+        """FAISS and BM25, reloaded (or rebuilt) when the catalog changed under them."""
         with self._lock:
             generation = self.catalog.generation()
-            if self._vectors is None or generation != self._generation:
-                self._vectors = self._load_or_rebuild()
+            if self._indexes is None or generation != self._generation:
+                self._indexes = Indexes(self._load_vectors(), self._load_keywords())
                 self._generation = generation
-            return self._vectors
+            return self._indexes
 
-    def _load_or_rebuild(self) -> VectorIndex:
+    def vectors(self) -> VectorIndex:
+        return self.indexes().vectors
+
+    def _load_vectors(self) -> VectorIndex:
         expected = np.array(self.catalog.chunk_ids(), dtype=np.int64)
         if self._vectors_path.exists():
             index = VectorIndex.load(self._vectors_path)
@@ -92,44 +125,90 @@ class Store:
         index.save(self._vectors_path)
         return index
 
+    def _load_keywords(self) -> KeywordIndex:
+        index = KeywordIndex()
+        index.add(*self.catalog.all_terms())
+        return index
+
     def _apply(self, generation: tuple[int, int], change) -> None:
-        """Apply a committed change to the in-memory index, or reload if another process
-        wrote in between; then persist the index file."""
+        """Apply a committed change to the in-memory indexes, or reload if another process
+        wrote in between; then persist the FAISS file."""
         with self._lock:
             before, after = generation
-            if self._vectors is not None and self._generation == before:
-                change(self._vectors)
+            if self._indexes is not None and self._generation == before:
+                change(self._indexes)
                 self._generation = after
-                self._vectors.save(self._vectors_path)
+                self._indexes.vectors.save(self._vectors_path)
             else:
-                self._vectors = None
-                self.vectors()
+                self._indexes = None
+                self.indexes()
 
     # --- writes ---------------------------------------------------------------------------
     def add(self, document: PreparedDocument) -> AddResult:
         """Add a prepared document whole, or return the existing one with the same content."""
-        existing = self.catalog.find_by_sha256(document.sha256)
-        if existing:
-            return AddResult(existing, created=False)
-        texts = [passage_for_embedding(c.text, c.heading) for c in document.chunks]
-        vectors = self.embedder.embed(texts, "passage")
-        self.vectors()
+        return self.add_many([document])[0]
+
+    def add_many(self, documents: list[PreparedDocument]) -> list[AddResult]:
+        """Add documents in one transaction, embedding all their passages in one batch."""
+        results: dict[str, AddResult] = {}
+        new: dict[str, PreparedDocument] = {}
+        for document in documents:
+            existing = self.catalog.find_by_sha256(document.sha256)
+            if existing:
+                results[document.sha256] = AddResult(existing, created=False)
+            else:
+                new.setdefault(document.sha256, document)
+        if new:
+            results.update(self._insert(list(new.values())))
+        return [results[document.sha256] for document in documents]
+
+    def _insert(self, documents: list[PreparedDocument]) -> dict[str, AddResult]:
+        chunks = [(d, c) for d in documents for c in d.chunks]
+        vectors = self.embedder.embed(
+            [passage_for_embedding(c.text, c.heading) for _, c in chunks], "passage"
+        )
+        term_lists = [keyword_terms(d.title, c.heading, c.text, c.lang) for d, c in chunks]
+        self.indexes()
+        added, all_ids, offset = {}, [], 0
         try:
             with self.catalog.transaction() as db:
-                document_id, chunk_ids = self.catalog.insert_document(db, document, vectors)
+                for document in documents:
+                    end = offset + len(document.chunks)
+                    document_id, chunk_ids = self.catalog.insert_document(
+                        db, document, vectors[offset:end], term_lists[offset:end]
+                    )
+                    added[document.sha256] = document_id
+                    all_ids.extend(chunk_ids)
+                    offset = end
                 generation = self.catalog.bump_generation(db)
-        except sqlite3.IntegrityError:  # the same file was added by another process meanwhile
-            return AddResult(self.catalog.find_by_sha256(document.sha256), created=False)
-        self._apply(generation, lambda index: index.add(chunk_ids, vectors))
-        return AddResult(self.catalog.document(document_id), created=True)
+        except sqlite3.IntegrityError:  # one was added by another process meanwhile
+            if len(documents) == 1:
+                existing = self.catalog.find_by_sha256(documents[0].sha256)
+                return {documents[0].sha256: AddResult(existing, created=False)}
+            return {d.sha256: self.add(d) for d in documents}
+
+        def change(indexes: Indexes) -> None:
+            indexes.vectors.add(all_ids, vectors)
+            indexes.keywords.add(all_ids, term_lists)
+
+        self._apply(generation, change)
+        return {
+            sha: AddResult(self.catalog.document(document_id), created=True)
+            for sha, document_id in added.items()
+        }
 
     def remove(self, document_id: int) -> DocumentRecord:
         document = self.catalog.document(document_id)
         if document is None:
             raise DocumentNotFound(f"no document with id {document_id}")
-        self.vectors()
+        self.indexes()
         with self.catalog.transaction() as db:
             chunk_ids = self.catalog.delete_document(db, document_id)
             generation = self.catalog.bump_generation(db)
-        self._apply(generation, lambda index: index.remove(chunk_ids))
+
+        def change(indexes: Indexes) -> None:
+            indexes.vectors.remove(chunk_ids)
+            indexes.keywords.remove(chunk_ids)
+
+        self._apply(generation, change)
         return document

@@ -42,7 +42,7 @@ def test_a_failed_write_leaves_no_trace(tmp_path, monkeypatch):
     store = Store(tmp_path, HashingEmbedder())
     store.add(document("Кандас — этнический казах."))
 
-    def broken(db, doc, vectors):
+    def broken(db, doc, vectors, term_lists):
         db.execute(
             "INSERT INTO documents (sha256, filename, media_type, title, doc_type, "
             "language, languages, text, pages, added_at) "

@@ -1,0 +1,66 @@
+"""An embedder that never computes the same vector twice, so evaluation reruns are cheap.
+
+Vectors are stored in SQLite keyed by the model, its prefix for the kind, and the text; they
+are written batch by batch, so an interrupted run keeps what it computed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from index.embedder import Embedder, Kind
+
+BATCH = 256
+
+
+class CachedEmbedder:
+    def __init__(self, inner: Embedder, path: Path):
+        self.inner = inner
+        self.model_id, self.dim, self.max_tokens = inner.model_id, inner.dim, inner.max_tokens
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path)
+        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vector BLOB)")
+
+    def _key(self, text: str, kind: Kind) -> bytes:
+        prefix = getattr(self.inner, "prefixes", {}).get(kind, "")
+        return hashlib.sha256(f"{self.model_id}\0{prefix}\0{kind}\0{text}".encode()).digest()
+
+    def _lookup(self, keys: list[bytes]) -> dict[bytes, np.ndarray]:
+        found = {}
+        for start in range(0, len(keys), 500):
+            part = keys[start : start + 500]
+            rows = self._db.execute(
+                f"SELECT key, vector FROM vectors WHERE key IN ({','.join('?' * len(part))})", part
+            )
+            found.update({key: np.frombuffer(vector, dtype=np.float32) for key, vector in rows})
+        return found
+
+    def embed(self, texts: list[str], kind: Kind) -> np.ndarray:
+        keys = [self._key(text, kind) for text in texts]
+        found = self._lookup(keys)
+        missing = list(dict.fromkeys(k for k in keys if k not in found))
+        text_of = dict(zip(keys, texts, strict=True))
+        progress = tqdm(total=len(missing), desc=f"embedding {kind}s", unit="text", disable=None)
+        for start in range(0, len(missing), BATCH):
+            batch = missing[start : start + BATCH]
+            vectors = self.inner.embed([text_of[k] for k in batch], kind)
+            with self._db:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO vectors VALUES (?, ?)",
+                    [
+                        (k, v.astype(np.float32).tobytes())
+                        for k, v in zip(batch, vectors, strict=True)
+                    ],
+                )
+            found.update(zip(batch, vectors, strict=True))
+            progress.update(len(batch))
+        progress.close()
+        return np.stack([found[k] for k in keys]) if keys else np.zeros((0, self.dim), np.float32)
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        return self.inner.count_tokens(texts)

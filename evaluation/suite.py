@@ -1,0 +1,92 @@
+"""``koshqon eval``: run the tasks, write docs/evaluation.md (or the tuning table).
+
+The reported variants are fixed; the sweep variants are only ever scored on the development
+halves, and the default fusion was chosen from them (docs/evaluation-tuning.md).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from index.embedder import Embedder
+from index.search import DEFAULT_FUSION, Fusion
+from ingest.chunking import Chunker
+
+from .cache import CachedEmbedder
+from .report import full_table, headline_table
+from .runner import Variant, evaluate
+from .tasks import TASKS
+
+NAIVE_RRF = Fusion(balance_languages=False, cross_keyword_weight=1.0)
+REPORTED = [
+    Variant("keyword", "keyword"),
+    Variant("dense", "dense"),
+    Variant("naive RRF", "hybrid", NAIVE_RRF),
+    Variant("hybrid (default)", "hybrid", DEFAULT_FUSION),
+]
+SWEEP = [
+    Variant("dense", "dense"),
+    Variant("naive RRF", "hybrid", NAIVE_RRF),
+    *(
+        Variant(
+            f"{method} kw={kw} xkw={xkw}{'' if balance else ' unbalanced'}",
+            "hybrid",
+            Fusion(
+                method=method,
+                keyword_weight=kw,
+                cross_keyword_weight=xkw,
+                balance_languages=balance,
+            ),
+        )
+        for method in ("rrf", "zscore")
+        for balance in (True, False)
+        for kw in (0.5, 1.0, 2.0)
+        for xkw in (0.0, 0.2)
+    ),
+]
+
+
+def run(
+    corpora: Path,
+    tasks: list[str],
+    embedder: Embedder,
+    chunker: Chunker,
+    cache: Path,
+    output: Path,
+    quick: bool,
+    sweep: bool,
+    command: str,
+    log=print,
+) -> Path:
+    started = time.perf_counter()
+    cached = CachedEmbedder(embedder, cache / f"{embedder.model_id.replace('/', '_')}.sqlite")
+    settings = [s for task in tasks for s in TASKS[task](corpora, quick)]
+    variants = SWEEP if sweep else REPORTED
+    results = evaluate(settings, variants, cached, chunker, log)
+    names = [v.name for v in variants]
+    half = "dev" if sweep else "test"
+    minutes = (time.perf_counter() - started) / 60
+    machine = f"{platform.machine()}, {len(os.sched_getaffinity(0))} CPUs"
+    notes = [f"- {s.task} {s.name}: {note}" for s in settings for note in s.notes]
+    text = "\n\n".join(
+        [
+            f"# Retrieval evaluation{' (tuning, development halves)' if sweep else ''}",
+            f"Written by `{command}` on {datetime.now(UTC):%Y-%m-%d}: model "
+            f"`{embedder.model_id}`, {'quick sample' if quick else 'full sets'}, "
+            f"{minutes:.1f} min ({machine}). Figures are means "
+            f"over the questions of the {half} half.",
+            f"## Headline ({half} half)",
+            headline_table(results, names, half),
+            "Notes:\n" + "\n".join(dict.fromkeys(notes)) if notes else "",
+            f"## All metrics, {half} half",
+            full_table(results, half),
+            *([] if sweep else ["## All metrics, development half", full_table(results, "dev")]),
+        ]
+    )
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text + "\n", encoding="utf-8")
+    return output

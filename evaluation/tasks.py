@@ -1,0 +1,246 @@
+"""The evaluation tasks, read from ../shared/corpora: corpora of passages and questions whose
+relevant passages are known.
+
+Each task yields settings (a question language against a corpus). A passage's ``unit`` is
+what relevance refers to: a whole passage for most tasks, an article of a law for legalrag,
+where the laws are ingested as whole files and the article is read from the hit's heading.
+Every question falls, by a hash of its id, into a fixed development half (for tuning) or a
+test half (reported); translations of one question share an id and so a half.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import random
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import legalrag
+
+
+@dataclass(frozen=True)
+class Passage:
+    unit: str
+    text: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    text: str
+    relevant: frozenset[str]
+
+    @property
+    def half(self) -> str:
+        return "dev" if int(hashlib.sha1(self.id.encode()).hexdigest(), 16) % 2 == 0 else "test"
+
+
+@dataclass(frozen=True)
+class Setting:
+    task: str
+    name: str
+    corpus: str  # settings with the same corpus name share one index
+    passages: tuple[Passage, ...]
+    questions: tuple[Question, ...]
+    article_units: bool = False  # units are "file#article", read from hit headings
+    notes: tuple[str, ...] = field(default=())
+
+
+def _gzip_json(path: Path):
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return json.load(f) if path.name.endswith(".json.gz") else [json.loads(x) for x in f]
+
+
+def _sample(items: list, size: int | None, seed: str) -> list:
+    if size is None or len(items) <= size:
+        return items
+    return random.Random(seed).sample(items, size)
+
+
+# --- XQuAD: 240 paragraphs, 1,190 questions, the same in English and Russian ----------------
+def xquad(corpora: Path, quick: bool) -> list[Setting]:
+    folder = corpora / "eval" / "xquad"
+    passages: dict[str, list[Passage]] = {}
+    questions: dict[str, list[tuple[str, str, str]]] = {}  # lang -> (qid, text, paragraph)
+    article_of: dict[str, str] = {}
+    for lang in ("en", "ru"):
+        passages[lang], questions[lang] = [], []
+        for a, article in enumerate(_gzip_json(folder / f"xquad.{lang}.json.gz")["data"]):
+            for p, paragraph in enumerate(article["paragraphs"]):
+                pid = f"{a}-{p}"
+                article_of[pid] = str(a)
+                title = article["title"].replace("_", " ")
+                passages[lang].append(Passage(f"xquad-{lang}-{pid}", paragraph["context"], title))
+                for qa in paragraph["qas"]:
+                    questions[lang].append((qa["id"], qa["question"].strip(), pid))
+
+    def ask(q_lang: str, corpus_langs: tuple[str, ...], keep=lambda pid: True) -> tuple:
+        chosen = [q for q in questions[q_lang] if keep(q[2])]
+        return tuple(
+            Question(qid, text, frozenset(f"xquad-{lang}-{pid}" for lang in corpus_langs))
+            for qid, text, pid in _sample(chosen, 300 if quick else None, f"xquad-{q_lang}")
+        )
+
+    # Distractor setting: the Russian version of half the articles, the English version of
+    # the other half; English questions about the first half must cross languages.
+    in_russian = {a for a in set(article_of.values()) if int(a) % 2 == 0}
+    distractors = tuple(
+        p
+        for lang in ("en", "ru")
+        for p in passages[lang]
+        if (article_of[p.unit.split("-", 2)[2]] in in_russian) == (lang == "ru")
+    )
+    en, ru = tuple(passages["en"]), tuple(passages["ru"])
+    return [
+        Setting("xquad", "en→en", "xquad en", en, ask("en", ("en",))),
+        Setting("xquad", "ru→ru", "xquad ru", ru, ask("ru", ("ru",))),
+        Setting("xquad", "en→ru", "xquad ru", ru, ask("en", ("ru",))),
+        Setting("xquad", "ru→en", "xquad en", en, ask("ru", ("en",))),
+        Setting(
+            "xquad",
+            "ru→mixed",
+            "xquad en+ru",
+            en + ru,
+            ask("ru", ("en", "ru")),
+            notes=("both language versions of the paragraph are relevant",),
+        ),
+        Setting("xquad", "en→mixed", "xquad en+ru", en + ru, ask("en", ("en", "ru"))),
+        Setting(
+            "xquad",
+            "en→ru among en",
+            "xquad ru|en split",
+            distractors,
+            ask("en", ("ru",), keep=lambda pid: article_of[pid] in in_russian),
+            notes=("half the articles in Russian, the other half in English as distractors",),
+        ),
+    ]
+
+
+# --- KazQAD: Kazakh questions against the distinct passages of its validation set ----------
+def kazqad(corpora: Path, quick: bool) -> list[Setting]:
+    path = corpora / "eval/kazqad/data/reading-comprehension"
+    rows = _gzip_json(path / "kazqad-reading-comprehension-v1.0-kk-validation.jsonl.gz")
+    units: dict[str, Passage] = {}
+    for row in rows:
+        if row["context"] not in units:
+            units[row["context"]] = Passage(f"kazqad-{len(units)}", row["context"], row["title"])
+    questions = tuple(
+        Question(row["id"], row["question"].strip(), frozenset({units[row["context"]].unit}))
+        for row in _sample(rows, 300 if quick else None, "kazqad")
+    )
+    return [Setting("kazqad", "kk→kk", "kazqad", tuple(units.values()), questions)]
+
+
+# --- law-titles: an article's title in one language against the articles in the other -------
+_FRAGMENT = re.compile(r"^[^А-ЯЁӘҒҚҢӨҰҮҺІA-Z0-9]")
+
+
+def _body(article: str) -> str:
+    """The article without its heading line ("Статья 5. …" / "5-бап. …")."""
+    return article.split("\n", 1)[1].strip() if "\n" in article else ""
+
+
+def _usable(pair: dict) -> bool:
+    """Empty titles, titles caught from cross-references (they start in lower case) and
+    articles without a body (deletion notices) are not a fair test."""
+    titles_ok = all(
+        len(pair[t].strip()) >= 3 and not _FRAGMENT.match(pair[t].strip())
+        for t in ("ru_title", "kk_title")
+    )
+    return titles_ok and all(len(_body(pair[lang])) >= 40 for lang in ("ru", "kk"))
+
+
+def law_titles(corpora: Path, quick: bool) -> list[Setting]:
+    pairs = _gzip_json(corpora / "eval/derived/kz_laws_ru_kk_article_pairs.jsonl.gz")
+    usable = [p for p in pairs if _usable(p)]
+    note = (
+        f"{len(pairs) - len(usable)} of {len(pairs)} pairs excluded (empty or fragment "
+        "titles, no article body)"
+    )
+    usable = _sample(usable, 400 if quick else None, "law-titles")
+    settings = []
+    for q_lang, c_lang in (("kk", "ru"), ("ru", "kk")):
+        passages = tuple(
+            Passage(
+                f"law-{c_lang}-{p['law']}-{p['article']}",
+                _body(p[c_lang]),
+                p["law"].replace("_", " "),
+            )
+            for p in usable
+        )
+        questions = tuple(
+            Question(
+                f"{p['law']}-{p['article']}",
+                p[f"{q_lang}_title"].strip(),
+                frozenset({f"law-{c_lang}-{p['law']}-{p['article']}"}),
+            )
+            for p in usable
+        )
+        settings.append(
+            Setting(
+                "law-titles",
+                f"{q_lang}→{c_lang}",
+                f"law articles {c_lang}",
+                passages,
+                questions,
+                notes=(note,),
+            )
+        )
+    return settings
+
+
+# --- Tatoeba: sentence matching against the English sentences -------------------------------
+def tatoeba(corpora: Path, quick: bool) -> list[Setting]:
+    folder = corpora / "eval/tatoeba_laser"
+    settings = []
+    for code, lang in (("kaz", "kk"), ("rus", "ru")):
+        english = (folder / f"tatoeba.{code}-eng.eng").read_text("utf-8").splitlines()
+        other = (folder / f"tatoeba.{code}-eng.{code}").read_text("utf-8").splitlines()
+        passages = tuple(
+            Passage(f"tatoeba-{code}-{i}", s.strip(), "Tatoeba") for i, s in enumerate(english)
+        )
+        questions = tuple(
+            Question(f"{code}-{i}", s.strip(), frozenset({f"tatoeba-{code}-{i}"}))
+            for i, s in enumerate(other)
+        )
+        settings.append(
+            Setting("tatoeba", f"{lang}→en", f"tatoeba {code}-eng en", passages, questions)
+        )
+    return settings
+
+
+# --- legalrag: real legal questions, answered by articles of the Russian law texts ----------
+def legal_questions(corpora: Path, quick: bool) -> list[Setting]:
+    questions, report = legalrag.load_questions(corpora)
+    files = legalrag.law_files(corpora)
+    if quick:
+        questions = _sample(questions, 150, "legalrag")
+        files = [f for f in files if any(f.stem == s for q in questions for s, _ in q.gold)]
+    passages = tuple(Passage(f.stem, f.read_text("utf-8"), legalrag.law_title(f)) for f in files)
+    return [
+        Setting(
+            "legalrag",
+            "ru→ru",
+            "legalrag laws",
+            passages,
+            tuple(
+                Question(q.id, q.text, frozenset(f"{s}#{a}" for s, a in q.gold)) for q in questions
+            ),
+            article_units=True,
+            notes=report.summary(),
+        )
+    ]
+
+
+TASKS: dict[str, Callable[[Path, bool], list[Setting]]] = {
+    "xquad": xquad,
+    "kazqad": kazqad,
+    "law-titles": law_titles,
+    "tatoeba": tatoeba,
+    "legalrag": legal_questions,
+}

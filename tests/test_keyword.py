@@ -1,0 +1,162 @@
+"""Keyword search: BM25 over stemmed terms, kept in step with the catalog on every write.
+
+The store tests use the hashing embedder from test_store (the code around the model);
+search quality with the real model is measured by `koshqon eval` (docs/evaluation.md).
+"""
+
+from __future__ import annotations
+
+import pytest
+from test_store import HashingEmbedder, document
+
+from index.analysis import ANALYZER_VERSION, analyze
+from index.keyword import KeywordIndex
+from index.search import Filters, search
+from index.store import Store
+
+
+def test_bm25_ranks_rare_terms_above_common_ones():
+    index = KeywordIndex()
+    index.add([1, 2, 3], [["закон", "миграц"], ["закон", "труд"], ["закон", "образован"]])
+    assert [cid for cid, _ in index.search(["закон", "миграц"], 3)] == [1, 2, 3]
+    assert index.search(["закон", "миграц"], 3)[0][1] > index.search(["закон"], 3)[0][1]
+
+
+def test_bm25_only_returns_matches_and_respects_allowed_ids():
+    index = KeywordIndex()
+    index.add([1, 2], [["виз"], ["паспорт"]])
+    assert index.search(["виз"], 10) == index.search(["виз", "неизвестн"], 10)
+    assert [cid for cid, _ in index.search(["виз"], 10)] == [1]
+    assert index.search(["виз"], 10, allowed=[2]) == []
+    index.remove([1])
+    assert index.search(["виз"], 10) == []
+
+
+@pytest.mark.parametrize(
+    "text, lang, expected",
+    [
+        ("Законами о миграции", "ru", ["закон", "миграц"]),
+        ("Migrants and their rights", "en", ["migrant", "right"]),
+        ("Ёлка", "ru", analyze("Елка", "ru")),  # ё is read as е
+        ("Бiлiм", "kk", analyze("Білім", "kk")),  # Latin i inside a Kazakh word
+        ("Статья 49", "ru", ["стат", "49"]),
+    ],
+)
+def test_analysis_stems_by_language_and_folds_spellings(text, lang, expected):
+    assert analyze(text, lang) == expected
+
+
+def test_kazakh_typed_without_kazakh_letters_matches():
+    """Students often type Kazakh on a Russian keyboard: "Казакстан" for "Қазақстан"."""
+    assert analyze("Қазақстан қаласы", "kk") == analyze("Казакстан каласы", "kk")
+
+
+def test_inflected_kazakh_forms_share_terms():
+    assert analyze("заңдарының", "kk") == analyze("заң", "kk")
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = Store(tmp_path, HashingEmbedder())
+    yield store
+    store.close()
+
+
+def keyword_ids(store: Store, query: str, lang: str = "ru") -> set[int]:
+    return {cid for cid, _ in store.indexes().keywords.search(analyze(query, lang), 100)}
+
+
+def test_keyword_index_follows_add_and_remove(store):
+    added = store.add(document("Иммиграционная виза выдаётся на год.", "visa.txt")).document
+    chunk_ids = {c.id for c in store.catalog.chunks_of(added.id)}
+    assert keyword_ids(store, "визы") == chunk_ids
+    store.remove(added.id)
+    assert keyword_ids(store, "визы") == set()
+    again = store.add(document("Иммиграционная виза выдаётся на год.", "visa.txt")).document
+    assert keyword_ids(store, "визы") == {c.id for c in store.catalog.chunks_of(again.id)}
+
+
+def test_keyword_index_notices_another_process(tmp_path):
+    reader, writer = Store(tmp_path, HashingEmbedder()), Store(tmp_path, HashingEmbedder())
+    assert keyword_ids(reader, "визы") == set()
+    added = writer.add(document("Иммиграционная виза выдаётся на год.")).document
+    assert keyword_ids(reader, "визы") == {c.id for c in reader.catalog.chunks_of(added.id)}
+    writer.remove(added.id)
+    assert keyword_ids(reader, "визы") == set()
+
+
+def test_terms_are_recomputed_when_the_analyzer_changes(tmp_path):
+    store = Store(tmp_path, HashingEmbedder())
+    store.add(document("Иммиграционная виза выдаётся на год."))
+    with store.catalog.transaction() as db:
+        db.execute("UPDATE chunks SET terms = ''")
+        store.catalog.set_meta(db, "analyzer", "an older analyzer")
+    store.close()
+    reopened = Store(tmp_path, HashingEmbedder())
+    assert reopened.catalog.get_meta("analyzer") == ANALYZER_VERSION
+    assert len(keyword_ids(reopened, "визы")) == 1
+
+
+def test_search_modes(store):
+    store.add_many(
+        [
+            document("Иммиграционная виза выдаётся на один год.", "visa.txt"),
+            document("Трудовой договор заключается в письменной форме.", "labour.txt"),
+        ]
+    )
+    for mode in ("keyword", "dense", "hybrid"):
+        result = search(store, "виза выдаётся", k=5, mode=mode)
+        assert result.mode == mode
+        assert result.results[0].citation.filename == "visa.txt", mode
+    keyword = search(store, "визы", mode="keyword").results  # stemmed: визы = виза
+    assert [h.citation.filename for h in keyword] == ["visa.txt"]
+
+
+def test_hybrid_uses_keyword_matches_only_in_the_query_language(store, monkeypatch):
+    """Across languages BM25 only matches numbers and names; hybrid must not trust them."""
+    store.add_many(
+        [
+            document("Article 2020 describes the registration of residence.", "en.txt"),
+            document("Статья 2020 о труде.", "ru.txt"),
+        ]
+    )
+    keyword = search(store, "Статья 2020", mode="keyword").results
+    assert {h.citation.filename for h in keyword} == {"en.txt", "ru.txt"}  # "2020" matches both
+    keywords = store.indexes().keywords
+    scopes = []
+    original = keywords.search
+    monkeypatch.setattr(
+        keywords,
+        "search",
+        lambda terms, k, allowed=None: scopes.append(allowed) or original(terms, k, allowed),
+    )
+    search(store, "Статья 2020", mode="hybrid")
+    languages = store.catalog.chunk_languages()
+    assert [{languages[cid] for cid in scope} for scope in scopes] == [{"ru"}]
+
+
+def test_hybrid_balances_languages(store):
+    """The best passage of each language reaches the top, whatever the query's language."""
+    store.add_many(
+        [
+            document(f"Трудовой договор номер {n} заключается письменно.", f"ru{n}.txt")
+            for n in range(5)
+        ]
+        + [document("Residence registration for migrants.", "en.txt")]
+    )
+    top = search(store, "Трудовой договор заключается", mode="hybrid", k=2).results
+    assert {h.lang for h in top} == {"ru", "en"}
+    dense = search(store, "Трудовой договор заключается", mode="dense", k=2).results
+    assert {h.lang for h in dense} == {"ru"}
+
+
+def test_filters_apply_to_every_mode(store):
+    store.add_many(
+        [
+            document("Виза выдаётся на год.", "ru.txt"),
+            document("A visa is issued for a year. Виза.", "en.txt"),
+        ]
+    )
+    for mode in ("keyword", "dense", "hybrid"):
+        hits = search(store, "виза", mode=mode, filters=Filters(langs=["en"])).results
+        assert {h.lang for h in hits} == {"en"}, mode
