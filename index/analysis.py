@@ -7,7 +7,12 @@ language of a Cyrillic word is that of its passage (or query), except that a wor
 Kazakh-only letters is always Kazakh; Latin words are English; numbers stay as they are.
 
 Kazakh stems are then folded to the Russian keyboard's letters (қ→к, ә→а, і→и …), because
-people often type Kazakh without its own letters ("казак тили" for "қазақ тілі").
+people often type Kazakh without its own letters ("Казакстан" for "Қазақстан").
+
+References to an article ("ст. 49", "статьи 49", "49-бап", "Article 49", and the heading
+"Статья 49" itself) also give the language-neutral term "art:49", so a question that cites
+an article finds it, and the common abbreviations of Kazakhstan's codes (ГК, УК, КоАП …)
+are read as the codes' names, which are in the titles of the documents.
 """
 
 from __future__ import annotations
@@ -23,12 +28,29 @@ from .kazakh_stemmer import stem as stem_kazakh
 from .stopwords import STOPWORDS
 
 # Bump when the terms produced for a text change: stored terms are then recomputed.
-ANALYZER_VERSION = "1"
+ANALYZER_VERSION = "2"
 
 _WORD = re.compile(r"\w+")
 _KAZAKH_LETTERS = frozenset("әғқңөұүһі")
 _KAZAKH_FOLD = str.maketrans("әғқңөұүһі", "агкноуухи")
 _SNOWBALL = {"ru": Stemmer.Stemmer("russian"), "en": Stemmer.Stemmer("english")}
+_NUMBER = r"(\d+(?:-\d+)?)"
+_ARTICLE_REFERENCES = re.compile(
+    rf"(?:\bст\.|\bстат(?:ья|ьи|ье|ью|ьей|ей|ьям|ьями|ьях)|\barticles?|\bart\.)\s*{_NUMBER}"
+    rf"|{_NUMBER}-(?:бап|баб)",
+    re.IGNORECASE,
+)
+# Codes of Kazakhstan by the abbreviations lawyers write (the names are in document titles).
+_ABBREVIATIONS = {
+    "гк": "гражданский кодекс",
+    "гпк": "гражданский процессуальный кодекс",
+    "ук": "уголовный кодекс",
+    "упк": "уголовно процессуальный кодекс",
+    "коап": "кодекс об административных правонарушениях",
+    "аппк": "административный процедурно процессуальный кодекс",
+    "тк": "трудовой кодекс",
+    "зк": "земельный кодекс",
+}
 
 
 def _word_language(word: str, lang: str) -> str:
@@ -55,6 +77,9 @@ def _term(word: str, lang: str) -> str | None:
 
 
 def analyze(text: str, lang: str) -> list[str]:
-    """The terms of ``text`` (a passage or a query in language ``lang``), in order."""
-    words = _WORD.findall(repair_lookalikes(text).lower().replace("ё", "е"))
-    return [term for word in words if (term := _term(word, lang)) is not None]
+    """The terms of ``text`` (a passage or a query in language ``lang``)."""
+    text = repair_lookalikes(text).lower().replace("ё", "е")
+    words = [w for word in _WORD.findall(text) for w in _ABBREVIATIONS.get(word, word).split()]
+    terms = [term for word in words if (term := _term(word, lang)) is not None]
+    articles = (a or b for a, b in _ARTICLE_REFERENCES.findall(text))
+    return terms + [f"art:{number}" for number in articles]

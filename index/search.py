@@ -154,42 +154,45 @@ def rank(
     mode: Mode,
     fusion: Fusion = DEFAULT_FUSION,
 ) -> Ranking:
-    """Chunk ids and scores for ``query``, best first."""
+    """Chunk ids and scores for ``query``, best first. For keyword matching the query is
+    analysed in the language of the passages it is matched against, so a short query whose
+    language is uncertain ("кандастар": Kazakh or Russian?) still meets the right stems."""
     languages = store.catalog.chunk_languages(
         filters.langs, filters.document_ids, filters.doc_types
     )
-    allowed = list(languages) if filters else None
-    terms = analyze(query, query_lang)
-    if mode == "keyword":
-        return indexes.keywords.search(terms, k, allowed)
-    vector = store.embedder.embed([query], "query")[0]
-    if mode == "dense":
-        return indexes.vectors.search(vector, k, allowed)
-
-    depth = max(fusion.depth, k)
     by_language: dict[str, list[int]] = defaultdict(list)
     for chunk_id, lang in languages.items():
         by_language[lang].append(chunk_id)
+    depth = max(fusion.depth, k)
+
+    def keyword(lang: str, ids: list[int], limit: int = depth) -> Ranking:
+        return indexes.keywords.search(analyze(query, lang), limit, ids) if ids else []
+
+    if mode == "keyword":
+        matches = [m for lang, ids in by_language.items() for m in keyword(lang, ids, k)]
+        return sorted(matches, key=lambda item: -item[1])[:k]
+    vector = store.embedder.embed([query], "query")[0]
+    allowed = list(languages) if filters else None
+    if mode == "dense":
+        return indexes.vectors.search(vector, k, allowed)
+
     same = by_language.pop(query_lang, [])
-    other = [cid for ids in by_language.values() for cid in ids]
-
-    def keyword(ids: list[int]) -> Ranking:
-        return indexes.keywords.search(terms, depth, ids) if ids else []
-
-    if not fusion.balance_languages or not (same and other):
+    if not fusion.balance_languages or not (same and by_language):
         lists = [(1.0, indexes.vectors.search(vector, depth, allowed))]
-        lists += [(fusion.keyword_weight, keyword(same))]
+        lists.append((fusion.keyword_weight, keyword(query_lang, same)))
         if fusion.cross_keyword_weight:
-            lists += [(fusion.cross_keyword_weight, keyword(other))]
+            lists += [
+                (fusion.cross_keyword_weight, keyword(lang, ids))
+                for lang, ids in by_language.items()
+            ]
         fused = fuse(lists, fusion)
     else:
-        groups = [(query_lang, same), *by_language.items()]
         fused = {}
-        for lang, ids in groups:
+        for lang, ids in [(query_lang, same), *by_language.items()]:
             weight = fusion.keyword_weight if lang == query_lang else fusion.cross_keyword_weight
             lists = [(1.0, indexes.vectors.search(vector, depth, ids))]
             if weight:
-                lists.append((weight, keyword(ids)))
+                lists.append((weight, keyword(lang, ids)))
             fused.update(fuse(lists, fusion))
     return sorted(fused.items(), key=lambda item: -item[1])[:k]
 

@@ -101,9 +101,16 @@ def ingest(paths, data_dir, title, author, year, doc_type, source_url, language)
 @click.option("--lang", help="Only passages in these languages, e.g. kk,ru,en.")
 @click.option("--doc-id", type=int, multiple=True, help="Only this document (repeatable).")
 @click.option("--doc-type", multiple=True, help="Only this document type (repeatable).")
+@click.option(
+    "--mode",
+    type=click.Choice(["hybrid", "dense", "keyword"]),
+    default="hybrid",
+    show_default=True,
+    help="Meaning and keywords combined, meaning only, or keywords only.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the HTTP API's JSON response.")
 @data_dir_option
-def search(query, k, lang, doc_id, doc_type, as_json, data_dir) -> None:
+def search(query, k, lang, doc_id, doc_type, mode, as_json, data_dir) -> None:
     """Ranked passages for QUERY, each with its citation."""
     from index.search import Filters
 
@@ -113,7 +120,7 @@ def search(query, k, lang, doc_id, doc_type, as_json, data_dir) -> None:
         )
     except KoshqonError as error:
         raise click.ClickException(str(error)) from error
-    result = SearchResponse.model_validate(open_koshqon(data_dir).search(query, k, filters))
+    result = SearchResponse.model_validate(open_koshqon(data_dir).search(query, k, filters, mode))
     if as_json:
         click.echo(result.model_dump_json())
         return

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from index.catalog import ChunkRecord, DocumentRecord
 from index.embedder import SentenceTransformerEmbedder, load_embedder
-from index.search import Filters, SearchResult, search
+from index.search import Filters, Mode, SearchResult, search
 from index.store import AddResult, Store
 from ingest.chunking import Chunker
 from ingest.errors import DocumentNotFound, FileTooLarge, KoshqonError
@@ -175,8 +175,10 @@ class Koshqon:
         return self.store.remove(document_id)
 
     # --- search ------------------------------------------------------------------------------
-    def search(self, query: str, k: int = 10, filters: Filters | None = None) -> SearchResult:
-        return search(self.store, query, k, filters)
+    def search(
+        self, query: str, k: int = 10, filters: Filters | None = None, mode: Mode = "hybrid"
+    ) -> SearchResult:
+        return search(self.store, query, k, filters, mode)
 
     def health(self) -> Health:
         documents, chunks = self.store.catalog.counts()

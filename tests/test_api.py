@@ -45,11 +45,25 @@ def test_the_same_content_again_is_not_added_twice(client):
     assert client.get("/documents").json()["total"] == 1
 
 
+def test_each_search_mode_can_be_asked_for(client):
+    upload(client, GLOSSARY_KK)
+    upload(client, RIGHTS_EN)
+    for mode in ("hybrid", "dense", "keyword"):
+        body = client.get("/search", params={"q": "кандас", "mode": mode}).json()
+        assert body["mode"] == mode
+        assert body["results"], mode
+    keyword = client.get("/search", params={"q": "кандастар", "mode": "keyword"}).json()
+    assert {hit["lang"] for hit in keyword["results"]} == {"kk"}  # stems match, same language
+    wrong = client.get("/search", params={"q": "кандас", "mode": "fuzzy"})
+    assert wrong.status_code == 422
+    assert wrong.headers["content-type"].startswith("application/problem+json")
+
+
 def test_search_response_has_the_documented_shape(client):
     upload(client, GLOSSARY_KK, title="Көші-қон сөздігі")
     body = client.get("/search", params={"q": "Who are kandas?", "k": 3}).json()
-    assert set(body) == {"query", "query_lang", "took_ms", "results"}
-    assert (body["query"], body["query_lang"]) == ("Who are kandas?", "en")
+    assert set(body) == {"query", "query_lang", "mode", "took_ms", "results"}
+    assert (body["query"], body["query_lang"], body["mode"]) == ("Who are kandas?", "en", "hybrid")
     hit = body["results"][0]
     assert set(hit) == {"rank", "score", "chunk_id", "text", "lang", "citation"}
     assert set(hit["citation"]) == {

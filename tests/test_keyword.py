@@ -39,11 +39,19 @@ def test_bm25_only_returns_matches_and_respects_allowed_ids():
         ("Migrants and their rights", "en", ["migrant", "right"]),
         ("Ёлка", "ru", analyze("Елка", "ru")),  # ё is read as е
         ("Бiлiм", "kk", analyze("Білім", "kk")),  # Latin i inside a Kazakh word
-        ("Статья 49", "ru", ["стат", "49"]),
+        ("Статья 49", "ru", ["стат", "49", "art:49"]),
+        ("по ст. 7-1 ГК", "ru", ["ст", "7", "1", "гражданск", "кодекс", "art:7-1"]),
+        ("49-бабында", "kk", ["49", analyze("бабында", "kk")[0], "art:49"]),
+        ("Article 10", "en", ["articl", "10", "art:10"]),
     ],
 )
 def test_analysis_stems_by_language_and_folds_spellings(text, lang, expected):
     assert analyze(text, lang) == expected
+
+
+def test_an_article_reference_matches_across_languages():
+    """ "art:N" is the same term in every language, so "Article 10" can find "10-бап"."""
+    assert "art:10" in set(analyze("10-бап. Тіл", "kk")) & set(analyze("Article 10", "en"))
 
 
 def test_kazakh_typed_without_kazakh_letters_matches():

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from index.search import Mode
+
 
 class Model(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -34,7 +36,8 @@ class SearchHit(Model):
 
 class SearchResponse(Model):
     query: str
-    query_lang: str
+    query_lang: str = Field(description="Detected language of the query: kk, ru, en or und.")
+    mode: Mode = Field(description="hybrid, dense or keyword: how passages were ranked.")
     took_ms: float
     results: list[SearchHit]
 

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from index.search import Filters
+from index.search import Filters, Mode
 from ingest.errors import InvalidParameter
 
 from ..deps import KoshqonDep
@@ -40,9 +40,16 @@ def search(
     ] = None,
     doc_id: Annotated[list[int] | None, Query(description="Only these documents.")] = None,
     doc_type: Annotated[list[str] | None, Query(description="Only these types.")] = None,
+    mode: Annotated[
+        Mode,
+        Query(
+            description="hybrid: meaning and keywords combined (default); dense: meaning "
+            "only, across languages; keyword: BM25 over stemmed words, same language only."
+        ),
+    ] = "hybrid",
 ) -> SearchResponse:
     """Ranked passages for a question in any of the languages, each with its citation."""
     if not q.strip():
         raise InvalidParameter("q: the question is empty")
     filters = Filters(langs=split_languages(lang), document_ids=doc_id, doc_types=doc_type)
-    return SearchResponse.model_validate(koshqon.search(q, k, filters))
+    return SearchResponse.model_validate(koshqon.search(q, k, filters, mode))

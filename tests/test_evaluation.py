@@ -1,0 +1,124 @@
+"""The evaluation harness: metrics, units, caching, and a tiny real run through the model."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from conftest import need_corpora
+
+from evaluation.cache import CachedEmbedder
+from evaluation.metrics import score
+from evaluation.runner import Variant, evaluate, ranked_units
+from evaluation.tasks import TASKS, Passage, Question, Setting
+from index.embedder import load_embedder
+from ingest.chunking import Chunker
+
+
+def test_metrics_of_a_ranking():
+    relevant = frozenset({"b", "z"})
+    scores = score(["a", "b", "c"], relevant)
+    assert scores["R@1"] == 0.0
+    assert scores["R@10"] == 0.5  # one of the two relevant units was found
+    assert scores["Hit@10"] == 1.0
+    assert scores["MRR@10"] == 0.5
+    assert 0 < scores["nDCG@10"] < 1
+    assert score(["b", "z"], relevant)["nDCG@10"] == pytest.approx(1.0)
+    assert score(["x"] * 10 + ["b"], relevant)["Hit@10"] == 0.0  # rank 11 is not counted
+
+
+def hit(filename: str, heading: str | None):
+    return SimpleNamespace(citation=SimpleNamespace(filename=filename, heading=heading))
+
+
+def test_hits_become_units_once_each_in_rank_order():
+    hits = [hit("b.txt", None), hit("a.txt", None), hit("b.txt", None)]
+    assert ranked_units(hits, article_units=False) == ["b", "a"]
+
+
+def test_law_hits_become_articles_from_their_heading():
+    hits = [
+        hit("civil_code.txt", "Раздел 1 › Глава 2 › Статья 7-1"),
+        hit("civil_code.txt", "Раздел 1 › Глава 2"),  # a chapter preamble: no article
+        hit("labor_code.txt", "Глава 1 › Статья 7"),
+    ]
+    assert ranked_units(hits, article_units=True) == ["civil_code#7-1", "labor_code#7"]
+
+
+def test_questions_fall_into_fixed_halves():
+    halves = {Question(f"q{i}", "", frozenset()).half for i in range(40)}
+    assert halves == {"dev", "test"}
+    assert Question("q1", "", frozenset()).half == Question("q1", "other", frozenset()).half
+
+
+@pytest.fixture(scope="module")
+def model(models_dir):
+    return load_embedder("multilingual-e5-small", models_dir)
+
+
+def test_the_cache_embeds_each_text_once(model, tmp_path):
+    calls = []
+
+    class Counting:
+        model_id, dim, max_tokens, prefixes = model.model_id, model.dim, model.max_tokens, {}
+
+        def embed(self, texts, kind):
+            calls.append(len(texts))
+            return model.embed(texts, kind)
+
+    cached = CachedEmbedder(Counting(), tmp_path / "cache.sqlite")
+    first = cached.embed(["Көші-қон", "Миграция", "Көші-қон"], "passage")
+    again = CachedEmbedder(Counting(), tmp_path / "cache.sqlite").embed(["Миграция"], "passage")
+    assert calls == [2]  # the repeated text was embedded once, the second run not at all
+    assert (first[1] == again[0]).all()
+    assert (first[0] == first[2]).all()
+
+
+def test_a_tiny_cross_language_run(model, tmp_path):
+    """Five English paragraphs, their Russian questions: the real path end to end."""
+    paragraphs = {
+        "astana": "Astana is the capital of Kazakhstan; it became the capital in 1997.",
+        "apple": "Almaty is famous for its apples; the Aport variety grows in the foothills.",
+        "lake": "Lake Balkhash is half fresh and half salty water.",
+        "steppe": "The Kazakh Steppe is the largest dry steppe region in the world.",
+        "baikonur": "Baikonur Cosmodrome was the first spaceport, leased to Russia.",
+    }
+    questions = {
+        "astana": "Когда Астана стала столицей?",
+        "apple": "Какой сорт яблок растёт возле Алматы?",
+        "lake": "Какое озеро наполовину пресное, наполовину солёное?",
+        "steppe": "Где находится крупнейшая сухая степь?",
+        "baikonur": "Какой космодром арендует Россия?",
+    }
+    setting = Setting(
+        "tiny",
+        "ru→en",
+        "tiny en",
+        tuple(Passage(unit, text, "Tiny") for unit, text in paragraphs.items()),
+        tuple(Question(unit, text, frozenset({unit})) for unit, text in questions.items()),
+    )
+    cached = CachedEmbedder(model, tmp_path / "cache.sqlite")
+    results = evaluate(
+        [setting],
+        [Variant("dense", "dense"), Variant("hybrid", "hybrid")],
+        cached,
+        Chunker(model.count_tokens),
+        log=lambda line: None,
+    )
+    assert {(r.variant, r.half) for r in results} == {
+        (v, h) for v in ("dense", "hybrid") for h in ("dev", "test")
+    }
+    assert sum(r.questions for r in results if r.variant == "dense") == 5
+    for r in results:
+        assert r.scores["R@1"] == 1.0, r
+
+
+def test_every_task_loads_from_the_shared_corpora():
+    corpora = need_corpora()
+    for name, load in TASKS.items():
+        settings = load(corpora, True)
+        assert settings, name
+        for setting in settings:
+            units = {p.unit for p in setting.passages}
+            assert setting.questions, (name, setting.name)
+            assert all(q.relevant <= units or setting.article_units for q in setting.questions)
