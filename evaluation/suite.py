@@ -21,7 +21,36 @@ from .report import full_table, headline_table
 from .runner import Variant, evaluate
 from .tasks import TASKS
 
-NAIVE_RRF = Fusion(balance_languages=False, cross_keyword_weight=1.0)
+METHOD = """\
+## How this is measured
+
+Every corpus is ingested through Koshqon's own path (`ingest.pipeline.prepare`: normalisation,
+language detection, 256-token passages) into a real store (SQLite catalog, FAISS, BM25), and
+every question goes through `index.search` for 100 passages, which are grouped into units
+(the first passage of a unit gives its rank). Questions are split into a development half and
+a test half by a hash of their id; only the development half was used to choose settings
+(`koshqon eval --quick --sweep` → docs/evaluation-tuning.md).
+
+- **xquad**: 240 paragraphs, 1,190 questions, en and ru. "mixed" indexes all 480 paragraphs
+  and counts both language versions as relevant (R@10 is the share of the two found).
+  "en→ru among en" indexes the Russian version of the even-numbered articles and the English
+  version of the others, and asks the English questions about the Russian ones: the answer
+  exists only in Russian, next to English distractors.
+- **kazqad**: the 764 KazQAD validation questions against its 697 distinct passages.
+- **law-titles**: the article-aligned law pairs; the Kazakh title against the Russian
+  articles and the reverse, heading lines removed from the article text.
+- **tatoeba**: kk→en and ru→en sentence matching (acc@1 = R@1).
+- **legalrag**: the real Russian legal questions over the Russian texts of the laws they
+  cite, ingested as whole files; a hit counts for the article named in its heading path.
+  Hit@10: any gold article in the top 10.
+
+Variants: **keyword** is BM25 over stemmed terms; **dense** is the embedding model alone;
+**naive RRF** fuses them without language handling; **hybrid (default)** is what Koshqon
+serves: per-language standard-score fusion, keyword evidence only within the query's language.
+Baselines and targets are those of issue 3 (a plain implementation on the same data).
+"""
+
+NAIVE_RRF = Fusion(method="rrf", balance_languages=False, cross_keyword_weight=1.0)
 REPORTED = [
     Variant("keyword", "keyword"),
     Variant("dense", "dense"),
@@ -79,6 +108,7 @@ def run(
             f"`{embedder.model_id}`, {'quick sample' if quick else 'full sets'}, "
             f"{minutes:.1f} min ({machine}). Figures are means "
             f"over the questions of the {half} half.",
+            METHOD,
             f"## Headline ({half} half)",
             headline_table(results, names, half),
             "Notes:\n" + "\n".join(dict.fromkeys(notes)) if notes else "",

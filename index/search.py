@@ -8,8 +8,9 @@ chunk's vector in FAISS. ``keyword``: BM25 over the stemmed terms of every chunk
   languages BM25 matches only numbers and names, and fusing that noise ruins cross-language
   results.
 - The model prefers passages in the query's own language, so in a collection that mixes
-  languages the dense ranking is taken per language and each ranking is normalised before the
-  merge; an English question still finds the Russian law that answers it.
+  languages the dense ranking is taken per language and each ranking is turned into standard
+  scores (how far a passage stands above the others of its language) before the merge; an
+  English question still finds the Russian law that answers it.
 
 Filters (languages, documents, types) restrict every ranking. Each hit is joined with its
 catalog row, so every result carries the exact passage and where it is.
@@ -112,7 +113,7 @@ class Fusion:
     depth: int = 100  # candidates taken from each ranking
     keyword_weight: float = 1.0  # BM25 in the query's language, relative to dense's 1
     cross_keyword_weight: float = 0.0  # BM25 in other languages (numbers, names)
-    method: Literal["rrf", "zscore"] = "rrf"
+    method: Literal["rrf", "zscore"] = "zscore"
     rrf_k: int = 60
     balance_languages: bool = True  # normalise each language's ranking before the merge
 
