@@ -59,23 +59,16 @@ REPORTED = [
 ]
 SWEEP = [
     Variant("dense", "dense"),
+    Variant("keyword", "keyword"),
     Variant("naive RRF", "hybrid", NAIVE_RRF),
+    Variant("rrf per-language", "hybrid", Fusion(method="rrf")),
+    Variant("zscore, one ranking", "hybrid", Fusion(balance_languages=False)),
     *(
-        Variant(
-            f"{method} kw={kw} xkw={xkw}{'' if balance else ' unbalanced'}",
-            "hybrid",
-            Fusion(
-                method=method,
-                keyword_weight=kw,
-                cross_keyword_weight=xkw,
-                balance_languages=balance,
-            ),
-        )
-        for method in ("rrf", "zscore")
-        for balance in (True, False)
-        for kw in (0.5, 1.0, 2.0)
-        for xkw in (0.0, 0.2)
+        Variant(f"zscore per-language kw={w}", "hybrid", Fusion(keyword_weight=w))
+        for w in (0.5, 1.0, 1.5, 2.0)
     ),
+    Variant("+ other-language BM25 0.2", "hybrid", Fusion(cross_keyword_weight=0.2)),
+    Variant("+ dense-seeded BM25 0.3", "hybrid", Fusion(feedback_weight=0.3)),
 ]
 
 

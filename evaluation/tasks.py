@@ -163,34 +163,40 @@ def law_titles(corpora: Path, quick: bool) -> list[Setting]:
         "titles, no article body)"
     )
     usable = _sample(usable, 300 if quick else None, "law-titles")
-    settings = []
-    for q_lang, c_lang in (("kk", "ru"), ("ru", "kk")):
-        passages = tuple(
-            Passage(
-                f"law-{c_lang}-{p['law']}-{p['article']}",
-                _body(p[c_lang]),
-                p["law"].replace("_", " "),
-            )
-            for p in usable
+
+    def article(p: dict, lang: str) -> Passage:
+        name = p["law"].replace("_", " ")
+        return Passage(f"law-{lang}-{p['law']}-{p['article']}", _body(p[lang]), name)
+
+    def title(p: dict, lang: str, target: str) -> Question:
+        relevant = frozenset({f"law-{target}-{p['law']}-{p['article']}"})
+        return Question(f"{p['law']}-{p['article']}", p[f"{lang}_title"].strip(), relevant)
+
+    # Distractor setting: the Russian articles of half the laws, the Kazakh articles of the
+    # others; Kazakh titles of the first half must cross into Russian.
+    laws = sorted({p["law"] for p in usable})
+    in_russian = set(laws[::2])
+    settings = [
+        Setting(
+            "law-titles",
+            f"{q_lang}→{c_lang}",
+            f"law articles {c_lang}",
+            tuple(article(p, c_lang) for p in usable),
+            tuple(title(p, q_lang, c_lang) for p in usable),
+            notes=(note,),
         )
-        questions = tuple(
-            Question(
-                f"{p['law']}-{p['article']}",
-                p[f"{q_lang}_title"].strip(),
-                frozenset({f"law-{c_lang}-{p['law']}-{p['article']}"}),
-            )
-            for p in usable
+        for q_lang, c_lang in (("kk", "ru"), ("ru", "kk"))
+    ]
+    settings.append(
+        Setting(
+            "law-titles",
+            "kk→ru among kk",
+            "law articles ru|kk split",
+            tuple(article(p, "ru" if p["law"] in in_russian else "kk") for p in usable),
+            tuple(title(p, "kk", "ru") for p in usable if p["law"] in in_russian),
+            notes=("the Russian articles of half the laws, the Kazakh ones of the others",),
         )
-        settings.append(
-            Setting(
-                "law-titles",
-                f"{q_lang}→{c_lang}",
-                f"law articles {c_lang}",
-                passages,
-                questions,
-                notes=(note,),
-            )
-        )
+    )
     return settings
 
 

@@ -19,8 +19,9 @@ class KeywordIndex:
     def __init__(self, k1: float = 1.2, b: float = 0.75):
         self.k1, self.b = k1, b
         self._vocabulary: dict[str, int] = {}
+        self._terms: list[str] = []  # term id -> term
         self._chunks: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # id -> (term ids, counts)
-        self._compiled: tuple[np.ndarray, sparse.csc_array] | None = None
+        self._compiled: tuple[np.ndarray, sparse.csc_array, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self._chunks)
@@ -30,19 +31,36 @@ class KeywordIndex:
 
     def add(self, ids: Iterable[int], term_lists: Iterable[list[str]]) -> None:
         for chunk_id, terms in zip(ids, term_lists, strict=True):
-            counts = Counter(self._vocabulary.setdefault(t, len(self._vocabulary)) for t in terms)
+            counts = Counter(self._term_id(t) for t in terms)
             self._chunks[int(chunk_id)] = (
                 np.fromiter(counts.keys(), dtype=np.int64, count=len(counts)),
                 np.fromiter(counts.values(), dtype=np.float32, count=len(counts)),
             )
         self._compiled = None
 
+    def _term_id(self, term: str) -> int:
+        if term not in self._vocabulary:
+            self._vocabulary[term] = len(self._terms)
+            self._terms.append(term)
+        return self._vocabulary[term]
+
     def remove(self, ids: Iterable[int]) -> None:
         for chunk_id in ids:
             self._chunks.pop(int(chunk_id), None)
         self._compiled = None
 
-    def _compile(self) -> tuple[np.ndarray, sparse.csc_array]:
+    def feedback_terms(self, ids: list[int], count: int) -> list[str]:
+        """The most distinctive terms (summed tf·idf) of these chunks: pseudo-relevance
+        feedback, turning the top dense hits into a keyword query in their own language."""
+        weights: Counter[int] = Counter()
+        idf = self._compile()[2]
+        for chunk_id in ids:
+            term_ids, counts = self._chunks.get(chunk_id, ((), ()))
+            for term_id, tf in zip(term_ids, counts, strict=True):
+                weights[int(term_id)] += float(tf) * float(idf[term_id])
+        return [self._terms[term_id] for term_id, _ in weights.most_common(count)]
+
+    def _compile(self) -> tuple[np.ndarray, sparse.csc_array, np.ndarray]:
         """Chunks × terms matrix of BM25 weights (Lucene's idf, never negative)."""
         if self._compiled is None:
             ids = self.ids()
@@ -58,7 +76,7 @@ class KeywordIndex:
             matrix = sparse.csc_array(
                 (weights.astype(np.float32), (rows, cols)), shape=(len(ids), len(self._vocabulary))
             )
-            self._compiled = (ids, matrix)
+            self._compiled = (ids, matrix, idf)
         return self._compiled
 
     def search(
@@ -68,7 +86,7 @@ class KeywordIndex:
         columns = sorted({self._vocabulary[t] for t in terms if t in self._vocabulary})
         if not columns or not self._chunks or k <= 0:
             return []
-        ids, matrix = self._compile()
+        ids, matrix, _ = self._compile()
         scores = np.asarray(matrix[:, columns].sum(axis=1)).ravel()
         if allowed is not None:
             scores = np.where(np.isin(ids, allowed), scores, 0.0)

@@ -113,6 +113,9 @@ class Fusion:
     depth: int = 100  # candidates taken from each ranking
     keyword_weight: float = 1.0  # BM25 in the query's language, relative to dense's 1
     cross_keyword_weight: float = 0.0  # BM25 in other languages (numbers, names)
+    feedback_weight: float = 0.0  # BM25 seeded by the top dense hits of each language
+    feedback_seeds: int = 3
+    feedback_terms: int = 20
     method: Literal["rrf", "zscore"] = "zscore"
     rrf_k: int = 60
     balance_languages: bool = True  # normalise each language's ranking before the merge
@@ -177,10 +180,18 @@ def rank(
     if mode == "dense":
         return indexes.vectors.search(vector, k, allowed)
 
+    def feedback(dense: Ranking, ids: list[int] | None) -> Ranking:
+        seeds = [chunk_id for chunk_id, _ in dense[: fusion.feedback_seeds]]
+        terms = indexes.keywords.feedback_terms(seeds, fusion.feedback_terms)
+        return indexes.keywords.search(terms, depth, ids)
+
     same = by_language.pop(query_lang, [])
+
     if not fusion.balance_languages or not (same and by_language):
-        lists = [(1.0, indexes.vectors.search(vector, depth, allowed))]
-        lists.append((fusion.keyword_weight, keyword(query_lang, same)))
+        dense = indexes.vectors.search(vector, depth, allowed)
+        lists = [(1.0, dense), (fusion.keyword_weight, keyword(query_lang, same))]
+        if fusion.feedback_weight:
+            lists.append((fusion.feedback_weight, feedback(dense, allowed)))
         if fusion.cross_keyword_weight:
             lists += [
                 (fusion.cross_keyword_weight, keyword(lang, ids))
@@ -191,9 +202,12 @@ def rank(
         fused = {}
         for lang, ids in [(query_lang, same), *by_language.items()]:
             weight = fusion.keyword_weight if lang == query_lang else fusion.cross_keyword_weight
-            lists = [(1.0, indexes.vectors.search(vector, depth, ids))]
+            dense = indexes.vectors.search(vector, depth, ids)
+            lists = [(1.0, dense)]
             if weight:
                 lists.append((weight, keyword(lang, ids)))
+            if fusion.feedback_weight:
+                lists.append((fusion.feedback_weight, feedback(dense, ids)))
             fused.update(fuse(lists, fusion))
     return sorted(fused.items(), key=lambda item: -item[1])[:k]
 
