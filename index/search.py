@@ -25,7 +25,7 @@ from typing import Literal
 
 import numpy as np
 
-from ingest.language import detect_language
+from ingest.language import SUPPORTED_LANGUAGES, detect_language
 
 from .analysis import analyze
 from .catalog import ChunkRecord, DocumentRecord
@@ -34,6 +34,7 @@ from .store import Indexes, Store
 Mode = Literal["hybrid", "dense", "keyword"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "keyword")
 Ranking = list[tuple[int, float]]  # (chunk id, score), best first
+MIN_LANGUAGE_GROUP = 20  # passages a language needs to be ranked on its own in hybrid mode
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,15 @@ def rank(
         terms = indexes.keywords.feedback_terms(seeds, fusion.feedback_terms)
         return indexes.keywords.search(terms, depth, ids)
 
-    same = by_language.pop(query_lang, [])
+    # Languages with too few passages to rank on their own (a mislabelled list of numbers,
+    # "und") are ranked with the query's language.
+    separate = {
+        lang: ids
+        for lang, ids in by_language.items()
+        if lang != query_lang and lang in SUPPORTED_LANGUAGES and len(ids) >= MIN_LANGUAGE_GROUP
+    }
+    same = [cid for lang, ids in by_language.items() if lang not in separate for cid in ids]
+    by_language = separate
 
     if not fusion.balance_languages or not (same and by_language):
         dense = indexes.vectors.search(vector, depth, allowed)

@@ -122,14 +122,16 @@ def test_search_modes(store):
 
 def test_hybrid_uses_keyword_matches_only_in_the_query_language(store, monkeypatch):
     """Across languages BM25 only matches numbers and names; hybrid must not trust them."""
+    english = [
+        f"Note {n}: the article of 2020 is about the registration of a residence."
+        for n in range(25)
+    ]
     store.add_many(
-        [
-            document("Article 2020 describes the registration of residence.", "en.txt"),
-            document("Статья 2020 о труде.", "ru.txt"),
-        ]
+        [document(text, f"en{n}.txt") for n, text in enumerate(english)]
+        + [document("Статья 2020 о труде.", "ru.txt")]
     )
-    keyword = search(store, "Статья 2020", mode="keyword").results
-    assert {h.citation.filename for h in keyword} == {"en.txt", "ru.txt"}  # "2020" matches both
+    keyword = search(store, "Статья 2020", mode="keyword", k=30).results
+    assert {h.lang for h in keyword} == {"en", "ru"}  # "2020" matches both languages
     keywords = store.indexes().keywords
     scopes = []
     original = keywords.search
@@ -141,6 +143,19 @@ def test_hybrid_uses_keyword_matches_only_in_the_query_language(store, monkeypat
     search(store, "Статья 2020", mode="hybrid")
     languages = store.catalog.chunk_languages()
     assert [{languages[cid] for cid in scope} for scope in scopes] == [{"ru"}]
+
+
+def test_a_language_with_a_handful_of_passages_is_ranked_with_the_query_language(store):
+    """One mislabelled passage must not be promoted to the top as its language's best."""
+    store.add_many(
+        [
+            document(f"Трудовой договор номер {n} заключается письменно.", f"ru{n}.txt")
+            for n in range(5)
+        ]
+        + [document("Residence registration for migrants.", "en.txt")]
+    )
+    top = search(store, "Трудовой договор заключается", mode="hybrid", k=5).results
+    assert {h.lang for h in top} == {"ru"}
 
 
 def test_standard_scores_let_a_standout_passage_of_another_language_win():
