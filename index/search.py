@@ -26,6 +26,7 @@ from typing import Literal
 import numpy as np
 
 from ingest.language import SUPPORTED_LANGUAGES, detect_language
+from ingest.normalize import normalize_text
 
 from .analysis import analyze
 from .catalog import ChunkRecord, DocumentRecord
@@ -154,6 +155,7 @@ def rank(
     indexes: Indexes,
     query: str,
     query_lang: str,
+    vector: np.ndarray | None,
     k: int,
     filters: Filters,
     mode: Mode,
@@ -162,21 +164,26 @@ def rank(
     """Chunk ids and scores for ``query``, best first. For keyword matching the query is
     analysed in the language of the passages it is matched against, so a short query whose
     language is uncertain ("кандастар": Kazakh or Russian?) still meets the right stems."""
-    languages = store.catalog.chunk_languages(
-        filters.langs, filters.document_ids, filters.doc_types
+    languages = (
+        store.catalog.chunk_languages(filters.langs, filters.document_ids, filters.doc_types)
+        if filters
+        else indexes.languages
     )
     by_language: dict[str, list[int]] = defaultdict(list)
     for chunk_id, lang in languages.items():
         by_language[lang].append(chunk_id)
     depth = max(fusion.depth, k)
 
+    def scope(ids: list[int]) -> list[int] | None:
+        """None (no filtering, much faster) when the ids are every passage there is."""
+        return None if len(ids) == len(indexes.languages) and not filters else ids
+
     def keyword(lang: str, ids: list[int], limit: int = depth) -> Ranking:
-        return indexes.keywords.search(analyze(query, lang), limit, ids) if ids else []
+        return indexes.keywords.search(analyze(query, lang), limit, scope(ids)) if ids else []
 
     if mode == "keyword":
         matches = [m for lang, ids in by_language.items() for m in keyword(lang, ids, k)]
         return sorted(matches, key=lambda item: -item[1])[:k]
-    vector = store.embedder.embed([query], "query")[0]
     allowed = list(languages) if filters else None
     if mode == "dense":
         return indexes.vectors.search(vector, k, allowed)
@@ -211,12 +218,12 @@ def rank(
         fused = {}
         for lang, ids in [(query_lang, same), *by_language.items()]:
             weight = fusion.keyword_weight if lang == query_lang else fusion.cross_keyword_weight
-            dense = indexes.vectors.search(vector, depth, ids)
+            dense = indexes.vectors.search(vector, depth, scope(ids))
             lists = [(1.0, dense)]
             if weight:
                 lists.append((weight, keyword(lang, ids)))
             if fusion.feedback_weight:
-                lists.append((fusion.feedback_weight, feedback(dense, ids)))
+                lists.append((fusion.feedback_weight, feedback(dense, scope(ids))))
             fused.update(fuse(lists, fusion))
     return sorted(fused.items(), key=lambda item: -item[1])[:k]
 
@@ -231,8 +238,11 @@ def search(
 ) -> SearchResult:
     started = time.perf_counter()
     filters = filters or Filters()
-    query_lang = detect_language(query)
-    matches = rank(store, store.indexes(), query, query_lang, k, filters, mode, fusion)
+    text = normalize_text(query)  # as passages were at ingest
+    query_lang = detect_language(text)
+    vector = None if mode == "keyword" else store.embedder.embed([text], "query")[0]
+    with store.reading() as indexes:
+        matches = rank(store, indexes, text, query_lang, vector, k, filters, mode, fusion)
     chunks = store.catalog.chunks_by_id([chunk_id for chunk_id, _ in matches])
     documents: dict[int, DocumentRecord] = {}
     hits = []

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,10 +52,11 @@ def keyword_terms(title: str, heading: str | None, text: str, lang: str) -> list
 
 @dataclass(frozen=True)
 class Indexes:
-    """The two search indexes at one catalog generation."""
+    """The search indexes at one catalog generation, and each passage's language."""
 
     vectors: VectorIndex
     keywords: KeywordIndex
+    languages: dict[int, str]  # chunk id -> language
 
 
 class Store:
@@ -107,9 +110,17 @@ class Store:
         with self._lock:
             generation = self.catalog.generation()
             if self._indexes is None or generation != self._generation:
-                self._indexes = Indexes(self._load_vectors(), self._load_keywords())
+                self._indexes = Indexes(
+                    self._load_vectors(), self._load_keywords(), self.catalog.chunk_languages()
+                )
                 self._generation = generation
             return self._indexes
+
+    @contextmanager
+    def reading(self) -> Iterator[Indexes]:
+        """The indexes, with writes to them held off while the caller reads."""
+        with self._lock:
+            yield self.indexes()
 
     def vectors(self) -> VectorIndex:
         return self.indexes().vectors
@@ -190,6 +201,7 @@ class Store:
         def change(indexes: Indexes) -> None:
             indexes.vectors.add(all_ids, vectors)
             indexes.keywords.add(all_ids, term_lists)
+            indexes.languages.update(zip(all_ids, (c.lang for _, c in chunks), strict=True))
 
         self._apply(generation, change)
         return {
@@ -209,6 +221,8 @@ class Store:
         def change(indexes: Indexes) -> None:
             indexes.vectors.remove(chunk_ids)
             indexes.keywords.remove(chunk_ids)
+            for chunk_id in chunk_ids:
+                indexes.languages.pop(chunk_id, None)
 
         self._apply(generation, change)
         return document
