@@ -150,6 +150,27 @@ def fuse(weighted_rankings: list[tuple[float, Ranking]], fusion: Fusion) -> dict
     return fused
 
 
+def language_groups(by_language: dict[str, list[int]], query_lang: str) -> dict[str, list[int]]:
+    """The languages ranked on their own in hybrid mode: the query's, and kk, ru and en with
+    enough passages. The rest (a mislabelled list of numbers, "und", a stray sentence) is
+    ranked with the query's language, or else with the largest group, so it is never
+    promoted as the best of a language of its own."""
+    groups = {
+        lang: list(ids)
+        for lang, ids in by_language.items()
+        if lang == query_lang or (lang in SUPPORTED_LANGUAGES and len(ids) >= MIN_LANGUAGE_GROUP)
+    }
+    rest = [cid for lang, ids in by_language.items() if lang not in groups for cid in ids]
+    if rest:
+        home = (
+            query_lang
+            if query_lang in groups
+            else max(groups, key=lambda g: len(groups[g]), default=query_lang)
+        )
+        groups.setdefault(home, []).extend(rest)
+    return groups
+
+
 def rank(
     store: Store,
     indexes: Indexes,
@@ -193,38 +214,27 @@ def rank(
         terms = indexes.keywords.feedback_terms(seeds, fusion.feedback_terms)
         return indexes.keywords.search(terms, depth, ids)
 
-    # Languages with too few passages to rank on their own (a mislabelled list of numbers,
-    # "und") are ranked with the query's language.
-    separate = {
-        lang: ids
-        for lang, ids in by_language.items()
-        if lang != query_lang and lang in SUPPORTED_LANGUAGES and len(ids) >= MIN_LANGUAGE_GROUP
-    }
-    same = [cid for lang, ids in by_language.items() if lang not in separate for cid in ids]
-    by_language = separate
-
-    if not fusion.balance_languages or not (same and by_language):
+    if not fusion.balance_languages:
+        same = by_language.pop(query_lang, [])
         dense = indexes.vectors.search(vector, depth, allowed)
         lists = [(1.0, dense), (fusion.keyword_weight, keyword(query_lang, same))]
-        if fusion.feedback_weight:
-            lists.append((fusion.feedback_weight, feedback(dense, allowed)))
         if fusion.cross_keyword_weight:
             lists += [
-                (fusion.cross_keyword_weight, keyword(lang, ids))
-                for lang, ids in by_language.items()
+                (fusion.cross_keyword_weight, keyword(other, ids))
+                for other, ids in by_language.items()
             ]
-        fused = fuse(lists, fusion)
-    else:
-        fused = {}
-        for lang, ids in [(query_lang, same), *by_language.items()]:
-            weight = fusion.keyword_weight if lang == query_lang else fusion.cross_keyword_weight
-            dense = indexes.vectors.search(vector, depth, scope(ids))
-            lists = [(1.0, dense)]
-            if weight:
-                lists.append((weight, keyword(lang, ids)))
-            if fusion.feedback_weight:
-                lists.append((fusion.feedback_weight, feedback(dense, scope(ids))))
-            fused.update(fuse(lists, fusion))
+        if fusion.feedback_weight:
+            lists.append((fusion.feedback_weight, feedback(dense, allowed)))
+        return sorted(fuse(lists, fusion).items(), key=lambda item: -item[1])[:k]
+
+    fused = {}
+    for lang, ids in language_groups(by_language, query_lang).items():
+        weight = fusion.keyword_weight if lang == query_lang else fusion.cross_keyword_weight
+        dense = indexes.vectors.search(vector, depth, scope(ids))
+        lists = [(1.0, dense), (weight, keyword(lang, ids) if weight else [])]
+        if fusion.feedback_weight:
+            lists.append((fusion.feedback_weight, feedback(dense, scope(ids))))
+        fused.update(fuse(lists, fusion))
     return sorted(fused.items(), key=lambda item: -item[1])[:k]
 
 

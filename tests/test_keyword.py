@@ -11,7 +11,7 @@ from test_store import HashingEmbedder, document
 
 from index.analysis import ANALYZER_VERSION, analyze
 from index.keyword import KeywordIndex
-from index.search import DEFAULT_FUSION, Filters, fuse, search
+from index.search import DEFAULT_FUSION, Filters, fuse, language_groups, search
 from index.store import Store
 
 
@@ -188,3 +188,13 @@ def test_filters_apply_to_every_mode(store):
     for mode in ("keyword", "dense", "hybrid"):
         hits = search(store, "виза", mode=mode, filters=Filters(langs=["en"])).results
         assert {h.lang for h in hits} == {"en"}, mode
+
+
+def test_stray_passages_are_ranked_with_the_query_language_or_the_largest_group():
+    big_kk, big_en = list(range(100)), list(range(100, 200))
+    kazqad_like = language_groups({"kk": big_kk, "ru": [500]}, "kk")
+    assert kazqad_like == {"kk": big_kk + [500]}
+    tatoeba_like = language_groups({"en": big_en, "und": [501, 502]}, "ru")
+    assert tatoeba_like == {"en": big_en + [501, 502]}
+    mixed = language_groups({"kk": big_kk, "en": big_en, "ru": [503]}, "ru")
+    assert mixed == {"kk": big_kk, "en": big_en, "ru": [503]}
