@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS documents (
     languages TEXT NOT NULL,
     text TEXT NOT NULL,
     pages TEXT NOT NULL,
-    added_at TEXT NOT NULL
+    added_at TEXT NOT NULL,
+    updated_at TEXT
 );
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -55,7 +56,7 @@ CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(document_id);
 
 DOCUMENT_COLUMNS = (
     "id, sha256, filename, media_type, title, author, year, doc_type, "
-    "source_url, language, languages, added_at, "
+    "source_url, language, languages, added_at, updated_at, "
     "(SELECT COUNT(*) FROM chunks WHERE document_id = documents.id) AS chunks, "
     "(SELECT COUNT(*) FROM json_each(documents.pages)) AS page_count"
 )
@@ -63,6 +64,13 @@ CHUNK_COLUMNS = (
     "id, document_id, ordinal, text, lang, heading, page_start, page_end, "
     "char_start, char_end, tokens"
 )
+
+
+EDITABLE = ("title", "author", "year", "doc_type", "source_url", "language")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,7 @@ class DocumentRecord:
     language: str
     languages: list[str]
     added_at: str
+    updated_at: str | None
     chunks: int
     page_count: int
 
@@ -118,6 +127,9 @@ class Catalog:
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(chunks)")}
         if "terms" not in columns:  # a catalog written before keyword search existed
             self._db.execute("ALTER TABLE chunks ADD COLUMN terms TEXT NOT NULL DEFAULT ''")
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(documents)")}
+        if "updated_at" not in columns:  # a catalog written before metadata could be edited
+            self._db.execute("ALTER TABLE documents ADD COLUMN updated_at TEXT")
 
     def close(self) -> None:
         with self._lock:
@@ -188,7 +200,7 @@ class Catalog:
                 json.dumps(list(doc.languages)),
                 doc.text,
                 pages,
-                datetime.now(UTC).isoformat(timespec="seconds"),
+                _now(),
             ),
         )
         document_id = cursor.lastrowid
@@ -215,6 +227,15 @@ class Catalog:
             )
             chunk_ids.append(cursor.lastrowid)
         return document_id, chunk_ids
+
+    def update_document(self, db: sqlite3.Connection, document_id: int, changes: dict) -> None:
+        """Set metadata columns (names from EDITABLE) and the time of the change."""
+        assert set(changes) <= set(EDITABLE), changes
+        columns = ", ".join(f"{name} = ?" for name in changes)
+        db.execute(
+            f"UPDATE documents SET {columns}, updated_at = ? WHERE id = ?",
+            (*changes.values(), _now(), document_id),
+        )
 
     def delete_document(self, db: sqlite3.Connection, document_id: int) -> list[int]:
         ids = [
@@ -304,12 +325,17 @@ class Catalog:
         rows = self._query("SELECT id, terms FROM chunks ORDER BY id")
         return [r[0] for r in rows], [r[1].split() for r in rows]
 
-    def texts_for_terms(self) -> list[sqlite3.Row]:
-        """What keyword terms are computed from: (id, lang, title, heading, text) per chunk."""
-        return self._query(
+    def texts_for_terms(self, db: sqlite3.Connection | None = None, document_id: int | None = None):
+        """What keyword terms are computed from: (id, lang, title, heading, text) per chunk,
+        of every document or of one."""
+        where, params = ("WHERE d.id = ?", (document_id,)) if document_id is not None else ("", ())
+        sql = (
             "SELECT c.id, c.lang, d.title, c.heading, c.text "
-            "FROM chunks c JOIN documents d ON d.id = c.document_id ORDER BY c.id"
+            f"FROM chunks c JOIN documents d ON d.id = c.document_id {where} ORDER BY c.id"
         )
+        if db is not None:
+            return db.execute(sql, params).fetchall()
+        return self._query(sql, params)
 
     def set_terms(self, db: sqlite3.Connection, terms: list[tuple[str, int]]) -> None:
         db.executemany("UPDATE chunks SET terms = ? WHERE id = ?", terms)

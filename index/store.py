@@ -50,6 +50,10 @@ def keyword_terms(title: str, heading: str | None, text: str, lang: str) -> list
     return analyze(f"{title}\n{heading or ''}\n{text}", lang)
 
 
+def _terms_of(rows) -> list[tuple[int, list[str]]]:
+    return [(r["id"], keyword_terms(r["title"], r["heading"], r["text"], r["lang"])) for r in rows]
+
+
 @dataclass(frozen=True)
 class Indexes:
     """The search indexes at one catalog generation, and each passage's language."""
@@ -95,10 +99,7 @@ class Store:
         """Stored keyword terms are recomputed when the analyzer changed since they were made."""
         if self.catalog.get_meta("analyzer") == ANALYZER_VERSION:
             return
-        updates = [
-            (" ".join(keyword_terms(r["title"], r["heading"], r["text"], r["lang"])), r["id"])
-            for r in self.catalog.texts_for_terms()
-        ]
+        updates = [(" ".join(terms), i) for i, terms in _terms_of(self.catalog.texts_for_terms())]
         with self.catalog.transaction() as db:
             self.catalog.set_terms(db, updates)
             self.catalog.set_meta(db, "analyzer", ANALYZER_VERSION)
@@ -208,6 +209,26 @@ class Store:
             sha: AddResult(self.catalog.document(document_id), created=True)
             for sha, document_id in added.items()
         }
+
+    def update(self, document_id: int, changes: dict) -> DocumentRecord:
+        """Change a document's metadata; a new title also changes its passages' keyword terms
+        (titles are searchable), in the same transaction."""
+        if self.catalog.document(document_id) is None:
+            raise DocumentNotFound(f"no document with id {document_id}")
+        self.indexes()
+        with self.catalog.transaction() as db:
+            self.catalog.update_document(db, document_id, changes)
+            retermed = _terms_of(self.catalog.texts_for_terms(db, document_id))
+            self.catalog.set_terms(db, [(" ".join(terms), i) for i, terms in retermed])
+            generation = self.catalog.bump_generation(db)
+
+        def change(indexes: Indexes) -> None:
+            ids = [chunk_id for chunk_id, _ in retermed]
+            indexes.keywords.remove(ids)
+            indexes.keywords.add(ids, [terms for _, terms in retermed])
+
+        self._apply(generation, change)
+        return self.catalog.document(document_id)
 
     def remove(self, document_id: int) -> DocumentRecord:
         document = self.catalog.document(document_id)

@@ -226,6 +226,25 @@ def docs_list(as_json, data_dir) -> None:
     click.echo(f"{len(documents)} documents")
 
 
+@docs.command("edit")
+@click.argument("document_id", type=int)
+@click.option("--title")
+@click.option("--author")
+@click.option("--year", type=int)
+@click.option("--doc-type", type=click.Choice(DOC_TYPES))
+@click.option("--source-url")
+@click.option("--language", help="Language code, e.g. kk, ru, en.")
+@data_dir_option
+def docs_edit(document_id, title, author, year, doc_type, source_url, language, data_dir) -> None:
+    """Change a document's metadata (PATCH /documents/ID); other fields stay as they are."""
+    metadata = Metadata(title, author, year, doc_type, source_url, language)
+    try:
+        document = open_koshqon(data_dir).update(document_id, metadata)
+    except KoshqonError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(Document.model_validate(document).model_dump_json(indent=2))
+
+
 @docs.command("remove")
 @click.argument("document_id", type=int)
 @data_dir_option

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
@@ -13,14 +14,15 @@ from index.embedder import SentenceTransformerEmbedder, load_embedder
 from index.search import Filters, Mode, SearchResult, search
 from index.store import AddResult, Store
 from ingest.chunking import Chunker
-from ingest.errors import DocumentNotFound, FileTooLarge, KoshqonError
+from ingest.errors import DocumentNotFound, FileTooLarge, InvalidParameter, KoshqonError
 from ingest.models import Metadata
-from ingest.pipeline import prepare, sha256_of
+from ingest.pipeline import DOC_TYPES, prepare, sha256_of
 from ingest.readers import READERS, media_type_of
 
 from .config import Settings
 
 SIDECAR = "metadata.json"
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
 
 
 @lru_cache(maxsize=4)
@@ -66,6 +68,19 @@ def _sidecar(folder: Path) -> dict[str, dict]:
 def metadata_from(entry: dict) -> Metadata:
     names = {f.name for f in fields(Metadata)}
     return Metadata(**{key: value for key, value in entry.items() if key in names})
+
+
+def validated(metadata: Metadata) -> Metadata:
+    """Metadata a librarian typed, checked before anything is stored."""
+    if metadata.doc_type is not None and metadata.doc_type not in DOC_TYPES:
+        raise InvalidParameter(f"doc_type must be one of: {', '.join(DOC_TYPES)}")
+    if metadata.year is not None and not 0 <= metadata.year <= 2100:
+        raise InvalidParameter("year must be between 0 and 2100")
+    if metadata.language is not None and not LANGUAGE_CODE.match(metadata.language):
+        raise InvalidParameter("language must be a code such as kk, ru or en")
+    if metadata.title is not None and not metadata.title.strip():
+        raise InvalidParameter("title must not be empty")
+    return metadata
 
 
 def too_large(what: str, settings: Settings) -> FileTooLarge:
@@ -133,7 +148,7 @@ class Koshqon:
         existing = self.store.catalog.find_by_sha256(sha256_of(data))
         if existing:
             return AddResult(existing, created=False)
-        prepared = prepare(data, filename, metadata or Metadata(), self.chunker)
+        prepared = prepare(data, filename, validated(metadata or Metadata()), self.chunker)
         return self.store.add(prepared)
 
     def ingest(
@@ -170,6 +185,13 @@ class Koshqon:
         if document is None:
             raise DocumentNotFound(f"no document with id {document_id}")
         return document, self.store.catalog.chunks_of(document_id)
+
+    def update(self, document_id: int, metadata: Metadata) -> DocumentRecord:
+        """Edit metadata: only the fields given (not None) change."""
+        changes = {k: v for k, v in vars(validated(metadata)).items() if v is not None}
+        if not changes:
+            raise InvalidParameter("nothing to change: give at least one metadata field")
+        return self.store.update(document_id, changes)
 
     def remove(self, document_id: int) -> DocumentRecord:
         return self.store.remove(document_id)

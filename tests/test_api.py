@@ -157,3 +157,40 @@ def test_unknown_document_is_a_404_problem(client):
     response = client.delete("/documents/999")
     assert response.status_code == 404
     assert response.json()["detail"] == "no document with id 999"
+
+
+def test_metadata_can_be_edited_and_a_new_title_is_searchable_at_once(client):
+    document = upload(client, RIGHTS_EN).json()
+    assert document["updated_at"] is None
+    response = client.patch(
+        f"/documents/{document['id']}",
+        json={"title": "Zhetisu migrants handbook", "year": 2024, "doc_type": "guide"},
+    )
+    assert response.status_code == 200
+    edited = response.json()
+    assert (edited["title"], edited["year"], edited["doc_type"]) == (
+        "Zhetisu migrants handbook",
+        2024,
+        "guide",
+    )
+    assert edited["author"] == document["author"]  # not given, not changed
+    assert edited["updated_at"] is not None
+    hits = client.get("/search", params={"q": "Zhetisu", "mode": "keyword"}).json()["results"]
+    assert hits and hits[0]["citation"]["title"] == "Zhetisu migrants handbook"
+    assert hits[0]["citation"]["label"].startswith("Zhetisu migrants handbook")
+
+
+def test_bad_metadata_edits_are_refused_and_change_nothing(client):
+    document = upload(client, RIGHTS_EN).json()
+    for body, status in [
+        ({"doc_type": "poem"}, 422),
+        ({"year": 3000}, 422),
+        ({"title": ""}, 422),
+        ({}, 422),
+    ]:
+        response = client.patch(f"/documents/{document['id']}", json=body)
+        assert response.status_code == status, body
+        assert response.headers["content-type"].startswith("application/problem+json")
+    assert client.patch("/documents/999", json={"title": "x"}).status_code == 404
+    unchanged = client.get(f"/documents/{document['id']}").json()
+    assert (unchanged["title"], unchanged["updated_at"]) == (document["title"], None)

@@ -120,6 +120,18 @@ def test_docs_list_and_remove(run, folder):
     assert "Error: no document with id 1" in missing.stderr
 
 
+def test_docs_edit_mirrors_patch(run, folder):
+    run("ingest", str(folder))
+    edited = run("docs", "edit", "1", "--title", "Көші-қон сөздігі", "--year", "2025")
+    assert edited.returncode == 0, edited.stderr
+    document = json.loads(edited.stdout)
+    assert (document["title"], document["year"]) == ("Көші-қон сөздігі", 2025)
+    assert document["updated_at"]
+    nothing = run("docs", "edit", "1")
+    assert nothing.returncode == 1
+    assert "nothing to change" in nothing.stderr
+
+
 def test_bad_options_are_explained(run):
     result = run("search", "x", "--lang", "kazakh!")
     assert result.returncode == 1

@@ -198,3 +198,14 @@ def test_stray_passages_are_ranked_with_the_query_language_or_the_largest_group(
     assert tatoeba_like == {"en": big_en + [501, 502]}
     mixed = language_groups({"kk": big_kk, "en": big_en, "ru": [503]}, "ru")
     assert mixed == {"kk": big_kk, "en": big_en, "ru": [503]}
+
+
+def test_a_new_title_reaches_the_keyword_index_here_and_in_other_processes(tmp_path):
+    writer, reader = Store(tmp_path, HashingEmbedder()), Store(tmp_path, HashingEmbedder())
+    added = writer.add(document("Иммиграционная виза выдаётся на год.")).document
+    assert keyword_ids(reader, "справочник") == set()
+    writer.update(added.id, {"title": "Справочник мигранта"})
+    chunk_ids = {c.id for c in writer.catalog.chunks_of(added.id)}
+    assert keyword_ids(writer, "справочник") == chunk_ids
+    assert keyword_ids(reader, "справочник") == chunk_ids
+    assert reader.catalog.document(added.id).title == "Справочник мигранта"

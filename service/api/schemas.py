@@ -55,8 +55,20 @@ class Document(Model):
     languages: list[str]
     sha256: str
     added_at: str
+    updated_at: str | None = Field(description="When the metadata was last edited.")
     page_count: int = Field(description="0 for formats without pages.")
     chunks: int = Field(description="Number of passages indexed.")
+
+
+class DocumentUpdate(Model):
+    """Metadata to change; fields left out (or null) stay as they are."""
+
+    title: str | None = Field(None, min_length=1)
+    author: str | None = None
+    year: int | None = Field(None, ge=0, le=2100)
+    doc_type: str | None = Field(None, description="law, study, report, article, guide, …")
+    source_url: str | None = None
+    language: str | None = Field(None, pattern=r"^[a-z]{2,3}$")
 
 
 class DocumentAdded(Document):

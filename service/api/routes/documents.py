@@ -4,14 +4,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Response, UploadFile
 
-from ingest.errors import InvalidParameter
 from ingest.models import Metadata
 from ingest.pipeline import DOC_TYPES
 
 from ...config import Settings
 from ...core import too_large
 from ..deps import KoshqonDep
-from ..schemas import Document, DocumentAdded, DocumentDetail, DocumentList, Passage, Problem
+from ..schemas import (
+    Document,
+    DocumentAdded,
+    DocumentDetail,
+    DocumentList,
+    DocumentUpdate,
+    Passage,
+    Problem,
+)
 
 router = APIRouter(prefix="/documents", tags=["documents"])
 ERRORS = {
@@ -48,8 +55,6 @@ def add_document(
 ) -> DocumentAdded:
     """Add a PDF, DOCX, HTML, TXT or Markdown file. The same content again returns the
     existing document with status "exists" (200) instead of adding it twice."""
-    if doc_type is not None and doc_type not in DOC_TYPES:
-        raise InvalidParameter(f"doc_type must be one of: {', '.join(DOC_TYPES)}")
     data = read_upload(file, koshqon.settings)
     metadata = Metadata(
         title=title,
@@ -86,6 +91,21 @@ def get_document(koshqon: KoshqonDep, document_id: int) -> DocumentDetail:
         **Document.model_validate(document).model_dump(),
         passages=[Passage.model_validate(c) for c in chunks],
     )
+
+
+@router.patch(
+    "/{document_id}",
+    response_model=Document,
+    responses={
+        404: {"model": Problem, "description": "No such document"},
+        422: {"model": Problem, "description": "Invalid metadata"},
+    },
+)
+def update_document(koshqon: KoshqonDep, document_id: int, changes: DocumentUpdate) -> Document:
+    """Edit a document's metadata. A new title is searchable at once (titles are part of
+    keyword search) and appears in every citation label."""
+    metadata = Metadata(**changes.model_dump(exclude_unset=True))
+    return Document.model_validate(koshqon.update(document_id, metadata))
 
 
 @router.delete(
