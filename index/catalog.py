@@ -67,6 +67,38 @@ CHUNK_COLUMNS = (
 
 
 EDITABLE = ("title", "author", "year", "doc_type", "source_url", "language")
+CONTENT_FIELDS = (
+    "sha256",
+    "filename",
+    "media_type",
+    "title",
+    "author",
+    "year",
+    "doc_type",
+    "source_url",
+    "language",
+    "languages",
+    "text",
+    "pages",
+)
+
+
+def _content(doc: PreparedDocument) -> tuple:
+    """The documents row of a prepared document, in CONTENT_FIELDS order."""
+    return (
+        doc.sha256,
+        doc.filename,
+        doc.media_type,
+        doc.title,
+        doc.author,
+        doc.year,
+        doc.doc_type,
+        doc.source_url,
+        doc.language,
+        json.dumps(list(doc.languages)),
+        doc.text,
+        json.dumps([[p.number, p.start, p.end] for p in doc.pages]),
+    )
 
 
 def _now() -> str:
@@ -182,28 +214,35 @@ class Catalog:
         vectors: np.ndarray,
         term_lists: list[list[str]],
     ) -> tuple[int, list[int]]:
-        pages = json.dumps([[p.number, p.start, p.end] for p in doc.pages])
         cursor = db.execute(
-            "INSERT INTO documents (sha256, filename, media_type, title, author, year, doc_type, "
-            "source_url, language, languages, text, pages, added_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                doc.sha256,
-                doc.filename,
-                doc.media_type,
-                doc.title,
-                doc.author,
-                doc.year,
-                doc.doc_type,
-                doc.source_url,
-                doc.language,
-                json.dumps(list(doc.languages)),
-                doc.text,
-                pages,
-                _now(),
-            ),
+            f"INSERT INTO documents ({', '.join(CONTENT_FIELDS)}, added_at) "
+            f"VALUES ({', '.join('?' * len(CONTENT_FIELDS))}, ?)",
+            (*_content(doc), _now()),
         )
         document_id = cursor.lastrowid
+        return document_id, self._insert_chunks(db, document_id, doc, vectors, term_lists)
+
+    def replace_document(
+        self,
+        db: sqlite3.Connection,
+        document_id: int,
+        doc: PreparedDocument,
+        vectors: np.ndarray,
+        term_lists: list[list[str]],
+    ) -> tuple[list[int], list[int]]:
+        """A new version under the same id: (old chunk ids, new chunk ids)."""
+        old = [
+            r[0] for r in db.execute("SELECT id FROM chunks WHERE document_id = ?", (document_id,))
+        ]
+        db.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
+        columns = ", ".join(f"{name} = ?" for name in CONTENT_FIELDS)
+        db.execute(
+            f"UPDATE documents SET {columns}, updated_at = ? WHERE id = ?",
+            (*_content(doc), _now(), document_id),
+        )
+        return old, self._insert_chunks(db, document_id, doc, vectors, term_lists)
+
+    def _insert_chunks(self, db, document_id, doc, vectors, term_lists) -> list[int]:
         chunk_ids = []
         for chunk, vector, terms in zip(doc.chunks, vectors, term_lists, strict=True):
             cursor = db.execute(
@@ -226,7 +265,7 @@ class Catalog:
                 ),
             )
             chunk_ids.append(cursor.lastrowid)
-        return document_id, chunk_ids
+        return chunk_ids
 
     def update_document(self, db: sqlite3.Connection, document_id: int, changes: dict) -> None:
         """Set metadata columns (names from EDITABLE) and the time of the change."""
@@ -248,6 +287,12 @@ class Catalog:
     def find_by_sha256(self, sha256: str) -> DocumentRecord | None:
         rows = self._query(f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE sha256 = ?", (sha256,))
         return _document(rows[0]) if rows else None
+
+    def find_by_filename(self, filename: str) -> list[DocumentRecord]:
+        rows = self._query(
+            f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE filename = ? ORDER BY id", (filename,)
+        )
+        return [_document(r) for r in rows]
 
     def document(self, document_id: int) -> DocumentRecord | None:
         rows = self._query(f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id = ?", (document_id,))

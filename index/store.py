@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.errors import DocumentNotFound, ModelMismatch
+from ingest.errors import DocumentNotFound, DuplicateContent, ModelMismatch
 from ingest.models import PreparedDocument
 
 from .analysis import ANALYZER_VERSION, analyze
@@ -61,6 +61,17 @@ class Indexes:
     vectors: VectorIndex
     keywords: KeywordIndex
     languages: dict[int, str]  # chunk id -> language
+
+    def add(self, ids: list[int], vectors, term_lists: list[list[str]], langs) -> None:
+        self.vectors.add(ids, vectors)
+        self.keywords.add(ids, term_lists)
+        self.languages.update(zip(ids, langs, strict=True))
+
+    def remove(self, ids: list[int]) -> None:
+        self.vectors.remove(ids)
+        self.keywords.remove(ids)
+        for chunk_id in ids:
+            self.languages.pop(chunk_id, None)
 
 
 class Store:
@@ -174,12 +185,17 @@ class Store:
             results.update(self._insert(list(new.values())))
         return [results[document.sha256] for document in documents]
 
-    def _insert(self, documents: list[PreparedDocument]) -> dict[str, AddResult]:
+    def _encode(self, documents: list[PreparedDocument]):
+        """Every passage's vector (one batch) and keyword terms, before any write."""
         chunks = [(d, c) for d in documents for c in d.chunks]
         vectors = self.embedder.embed(
             [passage_for_embedding(c.text, c.heading) for _, c in chunks], "passage"
         )
         term_lists = [keyword_terms(d.title, c.heading, c.text, c.lang) for d, c in chunks]
+        return chunks, vectors, term_lists
+
+    def _insert(self, documents: list[PreparedDocument]) -> dict[str, AddResult]:
+        chunks, vectors, term_lists = self._encode(documents)
         self.indexes()
         added, all_ids, offset = {}, [], 0
         try:
@@ -200,15 +216,40 @@ class Store:
             return {d.sha256: self.add(d) for d in documents}
 
         def change(indexes: Indexes) -> None:
-            indexes.vectors.add(all_ids, vectors)
-            indexes.keywords.add(all_ids, term_lists)
-            indexes.languages.update(zip(all_ids, (c.lang for _, c in chunks), strict=True))
+            indexes.add(all_ids, vectors, term_lists, [c.lang for _, c in chunks])
 
         self._apply(generation, change)
         return {
             sha: AddResult(self.catalog.document(document_id), created=True)
             for sha, document_id in added.items()
         }
+
+    def replace(self, document_id: int, document: PreparedDocument) -> AddResult:
+        """Swap a document's content for a new version under the same id, in one transaction;
+        searches see the old passages or the new ones, never both or neither. The result's
+        ``created`` is False when the content was already this document's."""
+        old = self.catalog.document(document_id)
+        if old is None:
+            raise DocumentNotFound(f"no document with id {document_id}")
+        if old.sha256 == document.sha256:
+            return AddResult(old, created=False)
+        other = self.catalog.find_by_sha256(document.sha256)
+        if other is not None:
+            raise DuplicateContent(f"this content is already document {other.id} ({other.title})")
+        chunks, vectors, term_lists = self._encode([document])
+        self.indexes()
+        with self.catalog.transaction() as db:
+            old_ids, new_ids = self.catalog.replace_document(
+                db, document_id, document, vectors, term_lists
+            )
+            generation = self.catalog.bump_generation(db)
+
+        def change(indexes: Indexes) -> None:
+            indexes.remove(old_ids)
+            indexes.add(new_ids, vectors, term_lists, [c.lang for _, c in chunks])
+
+        self._apply(generation, change)
+        return AddResult(self.catalog.document(document_id), created=True)
 
     def update(self, document_id: int, changes: dict) -> DocumentRecord:
         """Change a document's metadata; a new title also changes its passages' keyword terms
@@ -240,10 +281,7 @@ class Store:
             generation = self.catalog.bump_generation(db)
 
         def change(indexes: Indexes) -> None:
-            indexes.vectors.remove(chunk_ids)
-            indexes.keywords.remove(chunk_ids)
-            for chunk_id in chunk_ids:
-                indexes.languages.pop(chunk_id, None)
+            indexes.remove(chunk_ids)
 
         self._apply(generation, change)
         return document

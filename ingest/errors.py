@@ -28,6 +28,11 @@ class DocumentNotFound(KoshqonError):
     title = "Document not found"
 
 
+class DuplicateContent(KoshqonError):
+    status = 409
+    title = "Content already in the collection"
+
+
 class ModelMismatch(KoshqonError):
     status = 409
     title = "Index built with another model"

@@ -57,7 +57,12 @@ def cli() -> None:
 @click.option("--doc-type", type=click.Choice(DOC_TYPES))
 @click.option("--source-url")
 @click.option("--language", help="Language code, when detection should be overridden.")
-def ingest(paths, data_dir, title, author, year, doc_type, source_url, language) -> None:
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="A file named like a document in the collection replaces it (a new version).",
+)
+def ingest(paths, data_dir, title, author, year, doc_type, source_url, language, replace) -> None:
     """Add files and folders (PDF, DOCX, HTML, TXT, Markdown).
 
     A folder's metadata.json (file name → title, year, doc_type, …) gives its files their
@@ -76,17 +81,21 @@ def ingest(paths, data_dir, title, author, year, doc_type, source_url, language)
         raise click.ClickException(str(error)) from error
     outcomes = []
     with tqdm(total=len(files), unit="file", desc="Ingesting", file=sys.stderr) as progress:
-        for outcome in koshqon.ingest(files, metadata):
+        for outcome in koshqon.ingest(files, metadata, replace):
             outcomes.append(outcome)
             progress.set_postfix_str(outcome.path.name[-40:])
             progress.update()
     counts = Counter(o.status for o in outcomes)
-    click.echo(f"Added {counts['added']}, skipped {counts['skipped']}, failed {counts['failed']}.")
+    replaced = f"replaced {counts['replaced']}, " if replace else ""
+    click.echo(
+        f"Added {counts['added']}, {replaced}skipped {counts['skipped'] + counts['unchanged']}, "
+        f"failed {counts['failed']}."
+    )
     for outcome in outcomes:
-        if outcome.status == "added":
+        if outcome.status in ("added", "replaced"):
             doc = outcome.document
             click.echo(
-                f"  added    {outcome.path}  → document {doc.id} "
+                f"  {outcome.status:<8} {outcome.path}  → document {doc.id} "
                 f"({doc.chunks} passages, {doc.language})"
             )
         else:

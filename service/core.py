@@ -140,24 +140,63 @@ class Koshqon:
         self.store.close()
 
     # --- documents ---------------------------------------------------------------------------
-    def add_file(self, data: bytes, filename: str, metadata: Metadata | None = None) -> AddResult:
-        """Add one file's content, whole or not at all; identical content is not added twice."""
+    def _check_file(self, data: bytes, filename: str) -> None:
         if len(data) > self.settings.max_upload_bytes:
             raise too_large(f"{filename} is {len(data) / 1e6:.1f} MB", self.settings)
         media_type_of(filename)
+
+    def add_file(self, data: bytes, filename: str, metadata: Metadata | None = None) -> AddResult:
+        """Add one file's content, whole or not at all; identical content is not added twice."""
+        self._check_file(data, filename)
         existing = self.store.catalog.find_by_sha256(sha256_of(data))
         if existing:
             return AddResult(existing, created=False)
         prepared = prepare(data, filename, validated(metadata or Metadata()), self.chunker)
         return self.store.add(prepared)
 
+    def replace_file(
+        self, document_id: int, data: bytes, filename: str, metadata: Metadata | None = None
+    ) -> AddResult:
+        """A new version of a document: same id, new content, its metadata kept unless given
+        anew; ``created`` is False when the content is unchanged."""
+        self._check_file(data, filename)
+        old = self.store.catalog.document(document_id)
+        if old is None:
+            raise DocumentNotFound(f"no document with id {document_id}")
+        kept = Metadata(old.title, old.author, old.year, old.doc_type, old.source_url)
+        prepared = prepare(data, filename, validated(merge(kept, metadata)), self.chunker)
+        return self.store.replace(document_id, prepared)
+
+    def _add_or_replace(self, path: Path, metadata: Metadata | None, replace: bool) -> FileOutcome:
+        data = path.read_bytes()
+        if replace:
+            named = self.store.catalog.find_by_filename(path.name)
+            if len(named) > 1:
+                raise KoshqonError(
+                    f"{len(named)} documents are named {path.name} "
+                    f"({', '.join(str(d.id) for d in named)}); replace one by its id"
+                )
+            if named:
+                result = self.replace_file(named[0].id, data, path.name, metadata)
+                if result.created:
+                    return FileOutcome(path, "replaced", None, result.document)
+                reason = f"identical to document {result.document.id}"
+                return FileOutcome(path, "unchanged", reason, result.document)
+        result = self.add_file(data, path.name, metadata)
+        if result.created:
+            return FileOutcome(path, "added", None, result.document)
+        reason = f"already in the collection as document {result.document.id}"
+        return FileOutcome(path, "skipped", reason, result.document)
+
     def ingest(
         self,
         files: list[tuple[Path, Metadata | None, str | None]],
         metadata: Metadata | None = None,
+        replace: bool = False,
     ) -> Iterator[FileOutcome]:
         """Add the files from ``files_to_ingest`` one by one; a bad file is reported and the
-        rest go on. Metadata given here overrides the folder's sidecar, field by field."""
+        rest go on. Metadata given here overrides the folder's sidecar, field by field. With
+        ``replace``, a file named like a document in the collection is its new version."""
         for path, sidecar, skip in files:
             if skip:
                 yield FileOutcome(path, "skipped", skip)
@@ -165,17 +204,9 @@ class Koshqon:
             try:
                 if not path.is_file():
                     raise KoshqonError("no such file or folder")
-                result = self.add_file(path.read_bytes(), path.name, merge(sidecar, metadata))
+                yield self._add_or_replace(path, merge(sidecar, metadata), replace)
             except (KoshqonError, OSError) as error:
                 yield FileOutcome(path, "failed", str(error))
-            else:
-                status = "added" if result.created else "skipped"
-                reason = (
-                    None
-                    if result.created
-                    else (f"already in the collection as document {result.document.id}")
-                )
-                yield FileOutcome(path, status, reason, result.document)
 
     def documents(self) -> list[DocumentRecord]:
         return self.store.catalog.documents()

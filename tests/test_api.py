@@ -194,3 +194,47 @@ def test_bad_metadata_edits_are_refused_and_change_nothing(client):
     assert client.patch("/documents/999", json={"title": "x"}).status_code == 404
     unchanged = client.get(f"/documents/{document['id']}").json()
     assert (unchanged["title"], unchanged["updated_at"]) == (document["title"], None)
+
+
+def test_a_new_version_replaces_the_old_one_under_the_same_id(client, tmp_path):
+    v1, v2 = tmp_path / "policy.txt", tmp_path / "policy-2.txt"
+    v1.write_text("Migration policy, first edition: the quota for kandas is set yearly.")
+    v2.write_text("Migration policy, second edition: resettlement grants for kandas.")
+    first = upload(client, v1, title="Migration policy", doc_type="report").json()
+    with v2.open("rb") as file:
+        response = client.put(f"/documents/{first['id']}", files={"file": ("policy.txt", file)})
+    assert response.status_code == 200
+    replaced = response.json()
+    assert (replaced["status"], replaced["id"]) == ("replaced", first["id"])
+    assert (replaced["title"], replaced["doc_type"]) == ("Migration policy", "report")  # kept
+    assert replaced["sha256"] != first["sha256"]
+    for mode in ("keyword", "dense", "hybrid"):
+        texts = [
+            h["text"]
+            for h in client.get("/search", params={"q": "kandas", "mode": mode}).json()["results"]
+        ]
+        assert texts and all("second edition" in t for t in texts), mode
+    passages = client.get(f"/documents/{first['id']}").json()["passages"]
+    assert all("second edition" in p["text"] for p in passages)
+    with v2.open("rb") as file:
+        again = client.put(f"/documents/{first['id']}", files={"file": ("policy.txt", file)})
+    assert again.json()["status"] == "unchanged"
+
+
+def test_a_replacement_that_fails_loses_nothing(client, tmp_path):
+    original = upload(client, RIGHTS_EN).json()
+    other = upload(client, GLOSSARY_KK).json()
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    with empty.open("rb") as file:
+        bad = client.put(f"/documents/{original['id']}", files={"file": ("empty.txt", file)})
+    assert bad.status_code == 400
+    with GLOSSARY_KK.open("rb") as file:
+        taken = client.put(f"/documents/{original['id']}", files={"file": ("g.md", file)})
+    assert taken.status_code == 409
+    assert f"already document {other['id']}" in taken.json()["detail"]
+    with RIGHTS_EN.open("rb") as file:
+        missing = client.put("/documents/999", files={"file": ("x.txt", file)})
+    assert missing.status_code == 404
+    after = client.get(f"/documents/{original['id']}").json()
+    assert (after["sha256"], after["chunks"]) == (original["sha256"], original["chunks"])

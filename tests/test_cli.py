@@ -136,3 +136,19 @@ def test_bad_options_are_explained(run):
     result = run("search", "x", "--lang", "kazakh!")
     assert result.returncode == 1
     assert "not a language code: kazakh!" in result.stderr
+
+
+def test_ingest_replace_takes_a_file_named_like_a_document_as_its_new_version(run, tmp_path):
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "annual.txt").write_text("Annual report 2024: internal migration rose.")
+    assert run("ingest", str(folder)).returncode == 0
+    (folder / "annual.txt").write_text("Annual report 2025: internal migration fell.")
+    result = run("ingest", str(folder), "--replace")
+    assert result.returncode == 0, result.stderr
+    assert "Added 0, replaced 1, skipped 0, failed 0." in result.stdout
+    assert "replaced" in result.stdout and "→ document 1" in result.stdout
+    again = run("ingest", str(folder), "--replace")
+    assert "unchanged" in again.stdout and "identical to document 1" in again.stdout
+    listing = json.loads(run("docs", "list", "--json").stdout)
+    assert len(listing) == 1

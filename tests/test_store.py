@@ -72,3 +72,32 @@ def test_opening_with_another_model_says_how_to_reindex(tmp_path):
     other.model_id = "BAAI/bge-m3"
     with pytest.raises(ModelMismatch, match="built with the model 'hashing-test'.*re-index"):
         Store(tmp_path, other)
+
+
+def test_searches_during_replacement_see_one_version_whole(tmp_path):
+    """Readers racing a writer see the old passages or the new ones, never a mix."""
+    import threading
+
+    from index.search import search
+
+    store = Store(tmp_path, HashingEmbedder())
+    versions = [
+        "\n\n".join(f"Edition {v}. Section {n}: виза и регистрация." for n in range(12))
+        for v in ("one", "two")
+    ]
+    document_id = store.add(document(versions[0], "policy.txt")).document.id
+    seen, stop = [], threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            hits = search(store, "виза регистрация", k=50, mode="keyword").results
+            seen.append({h.text.split(".")[0] for h in hits})
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    for round_ in range(6):
+        store.replace(document_id, document(versions[(round_ + 1) % 2], "policy.txt"))
+    stop.set()
+    thread.join()
+    assert seen and all(len(editions) == 1 for editions in seen), seen
+    assert store.vectors().ids().tolist() == store.catalog.chunk_ids()

@@ -72,7 +72,7 @@ class DocumentUpdate(Model):
 
 
 class DocumentAdded(Document):
-    status: Literal["created", "exists"]
+    status: Literal["created", "exists", "replaced", "unchanged"]
 
 
 class Passage(Model):

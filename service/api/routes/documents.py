@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Response, UploadFile
+from fastapi import APIRouter, Depends, Form, Response, UploadFile
 
 from ingest.models import Metadata
 from ingest.pipeline import DOC_TYPES
@@ -21,6 +21,7 @@ from ..schemas import (
 )
 
 router = APIRouter(prefix="/documents", tags=["documents"])
+NOT_FOUND = {404: {"model": Problem, "description": "No such document"}}
 ERRORS = {
     400: {"model": Problem, "description": "Unreadable file (empty, damaged, encrypted)"},
     413: {"model": Problem, "description": "File larger than KOSHQON_MAX_UPLOAD_MB"},
@@ -36,6 +37,20 @@ def read_upload(file: UploadFile, settings: Settings) -> bytes:
     return data
 
 
+def metadata_form(
+    title: Annotated[str | None, Form()] = None,
+    author: Annotated[str | None, Form()] = None,
+    year: Annotated[int | None, Form(ge=0, le=2100)] = None,
+    doc_type: Annotated[str | None, Form(description=", ".join(DOC_TYPES))] = None,
+    source_url: Annotated[str | None, Form()] = None,
+    language: Annotated[str | None, Form(pattern=r"^[a-z]{2,3}$")] = None,
+) -> Metadata:
+    return Metadata(title, author, year, doc_type, source_url, language)
+
+
+MetadataForm = Annotated[Metadata, Depends(metadata_form)]
+
+
 @router.post(
     "",
     status_code=201,
@@ -43,33 +58,41 @@ def read_upload(file: UploadFile, settings: Settings) -> bytes:
     responses={200: {"model": DocumentAdded, "description": "Already in the collection"}, **ERRORS},
 )
 def add_document(
-    koshqon: KoshqonDep,
-    response: Response,
-    file: UploadFile,
-    title: Annotated[str | None, Form()] = None,
-    author: Annotated[str | None, Form()] = None,
-    year: Annotated[int | None, Form(ge=0, le=2100)] = None,
-    doc_type: Annotated[str | None, Form(description=", ".join(DOC_TYPES))] = None,
-    source_url: Annotated[str | None, Form()] = None,
-    language: Annotated[str | None, Form(pattern=r"^[a-z]{2,3}$")] = None,
+    koshqon: KoshqonDep, response: Response, file: UploadFile, metadata: MetadataForm
 ) -> DocumentAdded:
     """Add a PDF, DOCX, HTML, TXT or Markdown file. The same content again returns the
     existing document with status "exists" (200) instead of adding it twice."""
-    data = read_upload(file, koshqon.settings)
-    metadata = Metadata(
-        title=title,
-        author=author,
-        year=year,
-        doc_type=doc_type,
-        source_url=source_url,
-        language=language,
+    result = koshqon.add_file(
+        read_upload(file, koshqon.settings), file.filename or "upload", metadata
     )
-    result = koshqon.add_file(data, file.filename or "upload", metadata)
     if not result.created:
         response.status_code = 200
     return DocumentAdded(
         **Document.model_validate(result.document).model_dump(),
         status="created" if result.created else "exists",
+    )
+
+
+@router.put(
+    "/{document_id}",
+    response_model=DocumentAdded,
+    responses={
+        **NOT_FOUND,
+        409: {"model": Problem, "description": "Another document's content"},
+        **ERRORS,
+    },
+)
+def replace_document(
+    koshqon: KoshqonDep, document_id: int, file: UploadFile, metadata: MetadataForm
+) -> DocumentAdded:
+    """A new version of a document: its passages are swapped in one step (searches see the
+    old version or the new one, never both), its id and metadata are kept unless given.
+    Status "unchanged" when the file is the one already stored."""
+    data = read_upload(file, koshqon.settings)
+    result = koshqon.replace_file(document_id, data, file.filename or "upload", metadata)
+    return DocumentAdded(
+        **Document.model_validate(result.document).model_dump(),
+        status="replaced" if result.created else "unchanged",
     )
 
 
@@ -82,7 +105,7 @@ def list_documents(koshqon: KoshqonDep) -> DocumentList:
 @router.get(
     "/{document_id}",
     response_model=DocumentDetail,
-    responses={404: {"model": Problem, "description": "No such document"}},
+    responses=NOT_FOUND,
 )
 def get_document(koshqon: KoshqonDep, document_id: int) -> DocumentDetail:
     """The document's metadata and all its passages, in order."""
@@ -96,10 +119,7 @@ def get_document(koshqon: KoshqonDep, document_id: int) -> DocumentDetail:
 @router.patch(
     "/{document_id}",
     response_model=Document,
-    responses={
-        404: {"model": Problem, "description": "No such document"},
-        422: {"model": Problem, "description": "Invalid metadata"},
-    },
+    responses={**NOT_FOUND, 422: ERRORS[422]},
 )
 def update_document(koshqon: KoshqonDep, document_id: int, changes: DocumentUpdate) -> Document:
     """Edit a document's metadata. A new title is searchable at once (titles are part of
@@ -111,7 +131,7 @@ def update_document(koshqon: KoshqonDep, document_id: int, changes: DocumentUpda
 @router.delete(
     "/{document_id}",
     response_model=Document,
-    responses={404: {"model": Problem, "description": "No such document"}},
+    responses=NOT_FOUND,
 )
 def delete_document(koshqon: KoshqonDep, document_id: int) -> Document:
     """Remove the document from the catalog and the vector index; returns what was removed."""
