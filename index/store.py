@@ -26,10 +26,12 @@ from .analysis import ANALYZER_VERSION, analyze
 from .catalog import Catalog, DocumentRecord
 from .embedder import Embedder
 from .keyword import KeywordIndex
+from .originals import Originals
 from .vectors import VectorIndex
 
 CATALOG_FILE = "catalog.sqlite"
 VECTORS_FILE = "vectors.faiss"
+ORIGINALS_DIR = "originals"
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class Store:
         self.data_dir = data_dir
         self.embedder = embedder
         self.catalog = Catalog(data_dir / CATALOG_FILE)
+        self.originals = Originals(data_dir / ORIGINALS_DIR)
         self._vectors_path = data_dir / VECTORS_FILE
         self._lock = threading.RLock()
         self._indexes: Indexes | None = None
@@ -196,10 +199,12 @@ class Store:
 
     def _insert(self, documents: list[PreparedDocument]) -> dict[str, AddResult]:
         chunks, vectors, term_lists = self._encode(documents)
+        for document in documents:  # first: a catalog row never lacks its original
+            self.originals.put(document.sha256, document.original)
         self.indexes()
         added, all_ids, offset = {}, [], 0
         try:
-            with self.catalog.transaction() as db:
+            with self._originals_kept_only_if_listed(documents), self.catalog.transaction() as db:
                 for document in documents:
                     end = offset + len(document.chunks)
                     document_id, chunk_ids = self.catalog.insert_document(
@@ -224,6 +229,17 @@ class Store:
             for sha, document_id in added.items()
         }
 
+    @contextmanager
+    def _originals_kept_only_if_listed(self, documents: list[PreparedDocument]):
+        """If the write fails, the originals stored for it go too (unless cataloged)."""
+        try:
+            yield
+        except BaseException:
+            for document in documents:
+                if self.catalog.find_by_sha256(document.sha256) is None:
+                    self.originals.delete(document.sha256)
+            raise
+
     def replace(self, document_id: int, document: PreparedDocument) -> AddResult:
         """Swap a document's content for a new version under the same id, in one transaction;
         searches see the old passages or the new ones, never both or neither. The result's
@@ -237,8 +253,9 @@ class Store:
         if other is not None:
             raise DuplicateContent(f"this content is already document {other.id} ({other.title})")
         chunks, vectors, term_lists = self._encode([document])
+        self.originals.put(document.sha256, document.original)
         self.indexes()
-        with self.catalog.transaction() as db:
+        with self._originals_kept_only_if_listed([document]), self.catalog.transaction() as db:
             old_ids, new_ids = self.catalog.replace_document(
                 db, document_id, document, vectors, term_lists
             )
@@ -249,6 +266,7 @@ class Store:
             indexes.add(new_ids, vectors, term_lists, [c.lang for _, c in chunks])
 
         self._apply(generation, change)
+        self.originals.delete(old.sha256)
         return AddResult(self.catalog.document(document_id), created=True)
 
     def update(self, document_id: int, changes: dict) -> DocumentRecord:
@@ -284,4 +302,5 @@ class Store:
             indexes.remove(chunk_ids)
 
         self._apply(generation, change)
+        self.originals.delete(document.sha256)
         return document

@@ -84,3 +84,4 @@ class PreparedDocument:
     language: str
     languages: tuple[str, ...]
     chunks: tuple[Chunk, ...] = field(default=())
+    original: bytes = field(default=b"", repr=False)  # the file as given, kept by the store

@@ -70,4 +70,5 @@ def prepare(data: bytes, filename: str, metadata: Metadata, chunker: Chunker) ->
         language=metadata.language or languages[0],
         languages=tuple(languages),
         chunks=tuple(chunks),
+        original=data,
     )

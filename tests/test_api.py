@@ -238,3 +238,14 @@ def test_a_replacement_that_fails_loses_nothing(client, tmp_path):
     assert missing.status_code == 404
     after = client.get(f"/documents/{original['id']}").json()
     assert (after["sha256"], after["chunks"]) == (original["sha256"], original["chunks"])
+
+
+def test_a_deleted_document_is_gone_from_every_search_path_and_its_original(client, settings):
+    document = upload(client, RIGHTS_EN).json()
+    original = settings.data_dir / "originals" / document["sha256"][:2] / document["sha256"]
+    assert original.read_bytes() == RIGHTS_EN.read_bytes()
+    assert client.delete(f"/documents/{document['id']}").status_code == 200
+    assert not original.exists()
+    for mode in ("hybrid", "dense", "keyword"):
+        body = client.get("/search", params={"q": "internal migrants rights", "mode": mode})
+        assert body.json()["results"] == [], mode

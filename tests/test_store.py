@@ -55,6 +55,20 @@ def test_a_failed_write_leaves_no_trace(tmp_path, monkeypatch):
         store.add(document("Регистрация по месту жительства.", "second.txt"))
     assert store.catalog.counts() == (1, 1)
     assert len(store.vectors()) == 1
+    assert len([p for p in store.originals.folder.rglob("*") if p.is_file()]) == 1
+
+
+def test_originals_are_kept_by_content_and_go_with_their_document(tmp_path):
+    store = Store(tmp_path, HashingEmbedder())
+    first = document("Кандас — этнический казах.", "kandas.txt")
+    added = store.add(first).document
+    assert store.originals.get(added.sha256) == "Кандас — этнический казах.".encode()
+    second = document("Кандас — этнический казах, вернувшийся на родину.", "kandas.txt")
+    store.replace(added.id, second)
+    assert not store.originals.path(first.sha256).exists()
+    assert store.originals.get(second.sha256) == second.original
+    store.remove(added.id)
+    assert not store.originals.path(second.sha256).exists()
 
 
 def test_another_process_writing_is_noticed(tmp_path):
