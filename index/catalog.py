@@ -213,11 +213,19 @@ class Catalog:
         doc: PreparedDocument,
         vectors: np.ndarray,
         term_lists: list[list[str]],
+        kept: DocumentRecord | None = None,
     ) -> tuple[int, list[int]]:
+        """Insert a document and its chunks; ``kept`` (when rebuilding) gives the id and
+        dates the document had."""
         cursor = db.execute(
-            f"INSERT INTO documents ({', '.join(CONTENT_FIELDS)}, added_at) "
-            f"VALUES ({', '.join('?' * len(CONTENT_FIELDS))}, ?)",
-            (*_content(doc), _now()),
+            f"INSERT INTO documents (id, {', '.join(CONTENT_FIELDS)}, added_at, updated_at) "
+            f"VALUES (?, {', '.join('?' * len(CONTENT_FIELDS))}, ?, ?)",
+            (
+                kept.id if kept else None,
+                *_content(doc),
+                kept.added_at if kept else _now(),
+                kept.updated_at if kept else None,
+            ),
         )
         document_id = cursor.lastrowid
         return document_id, self._insert_chunks(db, document_id, doc, vectors, term_lists)

@@ -105,8 +105,8 @@ class Store:
                 f"the index in {self.data_dir} was built with the model '{model_id}' "
                 f"(dimension {dim}), but '{self.embedder.model_id}' (dimension "
                 f"{self.embedder.dim}) is configured. Set KOSHQON_MODEL={model_id} to use this "
-                f"index, or re-index: ingest the documents again into a new data directory "
-                f"(koshqon ingest PATH --data-dir NEW_DIR) with the new model."
+                f"index, or rebuild it for the new model from the stored originals: "
+                f"koshqon reindex --data-dir {self.data_dir} (with the server stopped)."
             )
 
     def _check_analyzer(self) -> None:
@@ -197,7 +197,13 @@ class Store:
         term_lists = [keyword_terms(d.title, c.heading, c.text, c.lang) for d, c in chunks]
         return chunks, vectors, term_lists
 
-    def _insert(self, documents: list[PreparedDocument]) -> dict[str, AddResult]:
+    def restore(self, records: list[DocumentRecord], documents: list[PreparedDocument]) -> None:
+        """Add rebuilt documents under the ids and dates of their catalog records (reindex)."""
+        self._insert(documents, dict(zip((d.sha256 for d in documents), records, strict=True)))
+
+    def _insert(
+        self, documents: list[PreparedDocument], kept: dict[str, DocumentRecord] | None = None
+    ) -> dict[str, AddResult]:
         chunks, vectors, term_lists = self._encode(documents)
         for document in documents:  # first: a catalog row never lacks its original
             self.originals.put(document.sha256, document.original)
@@ -208,7 +214,11 @@ class Store:
                 for document in documents:
                     end = offset + len(document.chunks)
                     document_id, chunk_ids = self.catalog.insert_document(
-                        db, document, vectors[offset:end], term_lists[offset:end]
+                        db,
+                        document,
+                        vectors[offset:end],
+                        term_lists[offset:end],
+                        (kept or {}).get(document.sha256),
                     )
                     added[document.sha256] = document_id
                     all_ids.extend(chunk_ids)

@@ -168,6 +168,31 @@ def health(data_dir) -> None:
     click.echo(Health.model_validate(open_koshqon(data_dir).health()).model_dump_json(indent=2))
 
 
+@cli.command()
+@data_dir_option
+def reindex(data_dir) -> None:
+    """Rebuild passages, vectors and keyword terms from the stored originals.
+
+    Uses the configured model and passage size (KOSHQON_MODEL, KOSHQON_CHUNK_TOKENS …), so it
+    is how a collection moves to another model. Ids and metadata are kept; the old index
+    stays in place until the new one is complete. Stop the server while it runs."""
+    from tqdm import tqdm
+
+    from index.catalog import Catalog
+    from index.store import CATALOG_FILE
+
+    from .core import reindex as rebuild
+
+    total = Catalog(data_dir / CATALOG_FILE).counts()[0]
+    try:
+        with tqdm(total=total, unit="doc", desc="Reindexing", file=sys.stderr) as progress:
+            for _ in rebuild(Settings(data_dir=data_dir)):
+                progress.update()
+    except KoshqonError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Reindexed {total} documents in {data_dir}.")
+
+
 @cli.command("eval")
 @click.option(
     "--corpora",

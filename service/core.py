@@ -11,11 +11,12 @@ from pathlib import Path
 
 from index.catalog import ChunkRecord, DocumentRecord
 from index.embedder import SentenceTransformerEmbedder, load_embedder
+from index.reindex import reindex as rebuild_from_originals
 from index.search import Filters, Mode, SearchResult, search
 from index.store import AddResult, Store
 from ingest.chunking import Chunker
 from ingest.errors import DocumentNotFound, FileTooLarge, InvalidParameter, KoshqonError
-from ingest.models import Metadata
+from ingest.models import Metadata, PreparedDocument
 from ingest.pipeline import DOC_TYPES, prepare, sha256_of
 from ingest.readers import READERS, media_type_of
 
@@ -121,20 +122,41 @@ def files_to_ingest(paths: list[Path]) -> Iterator[tuple[Path, Metadata | None, 
             yield path, None, None
 
 
+def _model_and_chunker(settings: Settings) -> tuple[SentenceTransformerEmbedder, Chunker]:
+    embedder = _embedder(
+        settings.model,
+        settings.model_cache,
+        settings.device,
+        settings.query_prefix,
+        settings.passage_prefix,
+    )
+    return embedder, Chunker(embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap)
+
+
+def reindex(settings: Settings) -> Iterator[DocumentRecord]:
+    """Rebuild the collection from its stored originals with the configured model and
+    passage size (see index/reindex.py); yields each document as it is done."""
+    embedder, chunker = _model_and_chunker(settings)
+
+    def rebuild(record: DocumentRecord, data: bytes) -> PreparedDocument:
+        kept = Metadata(
+            record.title,
+            record.author,
+            record.year,
+            record.doc_type,
+            record.source_url,
+            record.language,
+        )
+        return prepare(data, record.filename, kept, chunker)
+
+    return rebuild_from_originals(settings.data_dir, embedder, rebuild)
+
+
 class Koshqon:
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.embedder = _embedder(
-            settings.model,
-            settings.model_cache,
-            settings.device,
-            settings.query_prefix,
-            settings.passage_prefix,
-        )
+        self.embedder, self.chunker = _model_and_chunker(settings)
         self.store = Store(settings.data_dir, self.embedder)
-        self.chunker = Chunker(
-            self.embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap
-        )
 
     def close(self) -> None:
         self.store.close()

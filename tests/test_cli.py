@@ -152,3 +152,13 @@ def test_ingest_replace_takes_a_file_named_like_a_document_as_its_new_version(ru
     assert "unchanged" in again.stdout and "identical to document 1" in again.stdout
     listing = json.loads(run("docs", "list", "--json").stdout)
     assert len(listing) == 1
+
+
+def test_reindex_rebuilds_the_same_collection_from_the_originals(run, folder):
+    run("ingest", str(folder))
+    before = json.loads(run("search", "кто такие кандасы", "--json").stdout)
+    result = run("reindex")
+    assert result.returncode == 0, result.stderr
+    assert "Reindexed 2 documents" in result.stdout
+    after = json.loads(run("search", "кто такие кандасы", "--json").stdout)
+    assert [h["citation"] for h in after["results"]] == [h["citation"] for h in before["results"]]

@@ -42,7 +42,7 @@ def test_a_failed_write_leaves_no_trace(tmp_path, monkeypatch):
     store = Store(tmp_path, HashingEmbedder())
     store.add(document("Кандас — этнический казах."))
 
-    def broken(db, doc, vectors, term_lists):
+    def broken(db, doc, vectors, term_lists, kept=None):
         db.execute(
             "INSERT INTO documents (sha256, filename, media_type, title, doc_type, "
             "language, languages, text, pages, added_at) "
@@ -84,7 +84,7 @@ def test_opening_with_another_model_says_how_to_reindex(tmp_path):
     Store(tmp_path, HashingEmbedder()).close()
     other = HashingEmbedder()
     other.model_id = "BAAI/bge-m3"
-    with pytest.raises(ModelMismatch, match="built with the model 'hashing-test'.*re-index"):
+    with pytest.raises(ModelMismatch, match="built with the model 'hashing-test'.*koshqon reindex"):
         Store(tmp_path, other)
 
 

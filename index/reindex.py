@@ -1,0 +1,58 @@
+"""Rebuild the catalog and both indexes from the stored originals, e.g. after changing the
+embedding model or the passage size, without the librarians' source folders.
+
+The new catalog is built beside the old one (DATA_DIR/.reindex) and swapped in only when
+complete, so an interrupted rebuild leaves the collection as it was. Document ids, metadata
+and dates are kept, so citations and links stay valid. Stop the server while it runs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from ingest.errors import KoshqonError
+from ingest.models import PreparedDocument
+
+from .catalog import Catalog, DocumentRecord
+from .embedder import Embedder
+from .originals import Originals
+from .store import CATALOG_FILE, ORIGINALS_DIR, VECTORS_FILE, Store
+
+WORK_DIR = ".reindex"
+BATCH = 16  # documents embedded and written together
+
+
+def reindex(
+    data_dir: Path,
+    embedder: Embedder,
+    rebuild: Callable[[DocumentRecord, bytes], PreparedDocument],
+) -> Iterator[DocumentRecord]:
+    """Rebuild every document with ``rebuild(record, original)``; yields each one done."""
+    catalog = Catalog(data_dir / CATALOG_FILE)
+    records = catalog.documents()
+    catalog.close()
+    originals = Originals(data_dir / ORIGINALS_DIR)
+    missing = [r for r in records if not originals.path(r.sha256).exists()]
+    if missing:
+        names = ", ".join(f"{r.id} ({r.filename})" for r in missing[:10])
+        raise KoshqonError(
+            f"{len(missing)} documents have no stored original (added before originals were "
+            f"kept): {names}. Ingest them again into a new data directory instead."
+        )
+    work = data_dir / WORK_DIR
+    shutil.rmtree(work, ignore_errors=True)
+    store = Store(work, embedder)
+    for start in range(0, len(records), BATCH):
+        batch = records[start : start + BATCH]
+        store.restore(batch, [rebuild(r, originals.get(r.sha256)) for r in batch])
+        yield from batch
+    store.vectors()  # the FAISS file, written
+    store.close()
+    for leftover in (f"{CATALOG_FILE}-wal", f"{CATALOG_FILE}-shm"):
+        (data_dir / leftover).unlink(missing_ok=True)
+    os.replace(work / CATALOG_FILE, data_dir / CATALOG_FILE)
+    os.replace(work / VECTORS_FILE, data_dir / VECTORS_FILE)
+    shutil.rmtree(work)
