@@ -17,6 +17,7 @@ _SPACES = re.compile("[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _HYPHENATED = re.compile(r"(?<=[^\W\d_])-[ \t]*\n[ \t]*(?=[a-zа-яёәғқңөұүһі])")
 _MANY_BLANK_LINES = re.compile(r"\n{3,}")
 _WORD = re.compile(r"[^\W\d_]+")
+MOJIBAKE_SHARE = 0.5
 
 # Latin letters that look exactly like Cyrillic ones, and back.
 _LATIN_TO_CYRILLIC = dict(zip("aceopxyiəhACEHKMOPTXBIƏ", "асеорхуіәһАСЕНКМОРТХВІӘ", strict=True))
@@ -53,9 +54,33 @@ def repair_lookalikes(text: str) -> str:
     return _WORD.sub(fix, text)
 
 
+def _windows_byte(char: str) -> bytes | None:
+    for encoding in ("cp1252", "latin-1"):
+        try:
+            return char.encode(encoding)
+        except UnicodeEncodeError:
+            continue
+    return None
+
+
+def repair_mojibake(text: str) -> str:
+    """Russian or Kazakh text whose cp1251 bytes were read as Latin-1/cp1252 (a broken PDF
+    text layer: "ÔÅÄÅÐÀËÜÍÎÅ" for "ФЕДЕРАЛЬНОЕ") is decoded again. Only when most letters
+    are in the Latin-1 range À–ÿ, which no real Latin-script text does."""
+    letters = [c for c in text if c.isalpha()]
+    accented = sum(1 for c in letters if "\u00c0" <= c <= "\u00ff")
+    if not letters or accented / len(letters) < MOJIBAKE_SHARE:
+        return text
+    raw = [_windows_byte(c) for c in text]
+    if any(b is None for b in raw):
+        return text
+    return b"".join(raw).decode("cp1251", errors="replace")
+
+
 def normalize_text(text: str) -> str:
-    """NFC, no BOM/soft hyphens/controls, words re-joined across line breaks, tidy spacing."""
-    text = unicodedata.normalize("NFC", text)
+    """NFC, cp1251 mojibake re-decoded, no BOM/soft hyphens/controls, words re-joined across
+    line breaks, tidy spacing."""
+    text = repair_mojibake(unicodedata.normalize("NFC", text))
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n\n")
     text = _INVISIBLE.sub("", text)
     text = _CONTROL.sub("", text)

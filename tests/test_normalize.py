@@ -7,6 +7,7 @@ import re
 from conftest import CONSTITUTION, CONSTITUTION_FILES, need_corpora
 
 from ingest.normalize import normalize_text, repair_lookalikes
+from ingest.readers import extract
 
 
 def test_bom_soft_hyphens_and_zero_width_characters_are_removed():
@@ -54,3 +55,29 @@ def test_the_kazakh_constitution_loses_every_latin_i():
 
     assert len(mixed(raw)) >= 40
     assert mixed(normalize_text(raw)) == []
+
+
+def test_cp1251_read_as_latin1_is_decoded_again():
+    assert normalize_text("ÔÅÄÅÐÀËÜÍÎÅ ÀÃÅÍÒÑÒÂÎ") == "ФЕДЕРАЛЬНОЕ АГЕНТСТВО"
+    assert normalize_text("Ñòàíäàðò") == "Стандарт"
+
+
+def test_real_accented_latin_text_is_left_alone():
+    text = "Élève à la côte, déjà vu. Garçon, Müller und Größe."
+    assert normalize_text(text) == text
+
+
+def test_a_pdf_with_a_mojibake_text_layer_reads_as_russian():
+    path = (
+        need_corpora()
+        / "pdf"
+        / "pdf_messy"
+        / (
+            "broken_textlayer_cp1251_mojibake_ru__Russian-Phd-LaTeX-Dissertation-Template"
+            "__Helpers__GOST_R_7.0.11-2011.pdf"
+        )
+    )
+    extracted = extract(path.read_bytes(), path.name)
+    first = extracted.pages[0]
+    assert "ФЕДЕРАЛЬНОЕ АГЕНТСТВО" in extracted.text[first.start : first.end]
+    assert "ÔÅÄ" not in extracted.text
