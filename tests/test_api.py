@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -249,3 +250,24 @@ def test_a_deleted_document_is_gone_from_every_search_path_and_its_original(clie
     for mode in ("hybrid", "dense", "keyword"):
         body = client.get("/search", params={"q": "internal migrants rights", "mode": mode})
         assert body.json()["results"] == [], mode
+
+
+def test_a_batch_upload_is_a_job_with_progress_and_per_file_results(client, tmp_path):
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4\n no cross-reference table")
+    files = [("files", (p.name, p.read_bytes())) for p in (GLOSSARY_KK, RIGHTS_EN, broken)]
+    response = client.post("/jobs", files=files, data={"doc_type": "guide"})
+    assert response.status_code == 202
+    job = response.json()
+    assert (job["total"], job["state"] in ("queued", "running", "finished")) == (3, True)
+    deadline = time.monotonic() + 120
+    while job["state"] != "finished" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        job = client.get(f"/jobs/{job['id']}").json()
+    assert (job["state"], job["done"], job["failed"]) == ("finished", 3, 1)
+    statuses = {r["filename"]: (r["status"], r["reason"]) for r in job["results"]}
+    assert statuses[GLOSSARY_KK.name][0] == statuses[RIGHTS_EN.name][0] == "added"
+    assert statuses["broken.pdf"][0] == "failed" and statuses["broken.pdf"][1]
+    documents = client.get("/documents").json()["documents"]
+    assert {d["doc_type"] for d in documents} == {"guide"}
+    assert client.get("/jobs/nope").status_code == 404

@@ -13,7 +13,8 @@ from ingest.errors import KoshqonError
 
 from ..config import Settings, get_settings
 from ..core import Koshqon, too_large
-from .routes import documents, health, search
+from ..jobs import Jobs
+from .routes import documents, health, jobs, search
 from .schemas import Problem
 
 PROBLEM_JSON = "application/problem+json"
@@ -33,7 +34,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.koshqon = Koshqon(settings)
+        app.state.jobs = Jobs(app.state.koshqon)
         yield
+        app.state.jobs.close()
         app.state.koshqon.close()
 
     app = FastAPI(
@@ -43,7 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    for module in (search, documents, health):
+    for module in (search, documents, jobs, health):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

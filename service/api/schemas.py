@@ -97,6 +97,23 @@ class DocumentList(Model):
     documents: list[Document]
 
 
+class FileResult(Model):
+    filename: str
+    status: Literal["added", "skipped", "failed"]
+    reason: str | None = Field(description="Why a file was skipped or failed.")
+    document_id: int | None
+
+
+class JobStatus(Model):
+    id: str
+    state: Literal["queued", "running", "finished"]
+    created_at: str
+    total: int = Field(description="Files in the job.")
+    done: int = Field(description="Files processed so far.")
+    failed: int
+    results: list[FileResult] = Field(description="One per file processed, in order.")
+
+
 class Health(Model):
     status: str
     model_id: str

@@ -1,0 +1,55 @@
+"""Batches of uploads, ingested in the background: 202 with a job id, then its progress."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, UploadFile
+
+from ...jobs import Job, JobNotFound
+from ..deps import KoshqonDep
+from ..schemas import FileResult, JobStatus, Problem
+from .documents import ERRORS, MetadataForm, read_upload
+
+router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+
+def status(job: Job) -> JobStatus:
+    results = [
+        FileResult(
+            filename=o.path.name,
+            status=o.status,
+            reason=o.reason,
+            document_id=o.document.id if o.document else None,
+        )
+        for o in list(job.outcomes)
+    ]
+    return JobStatus(
+        id=job.id,
+        state=job.state,
+        created_at=job.created_at,
+        total=job.total,
+        done=len(results),
+        failed=sum(r.status == "failed" for r in results),
+        results=results,
+    )
+
+
+@router.post("", status_code=202, response_model=JobStatus, responses=ERRORS)
+def submit_job(
+    request: Request, koshqon: KoshqonDep, files: list[UploadFile], metadata: MetadataForm
+) -> JobStatus:
+    """Queue several files (the same metadata for all); they are added one after another in
+    the background. Poll GET /jobs/{id} for progress and each file's outcome."""
+    uploads = [(f.filename or "upload", read_upload(f, koshqon.settings)) for f in files]
+    return status(request.app.state.jobs.submit(uploads, metadata))
+
+
+@router.get(
+    "/{job_id}",
+    response_model=JobStatus,
+    responses={404: {"model": Problem, "description": "No such job"}},
+)
+def get_job(request: Request, job_id: str) -> JobStatus:
+    job = request.app.state.jobs.get(job_id)
+    if job is None:
+        raise JobNotFound(f"no job with id {job_id} (jobs are forgotten on restart)")
+    return status(job)
