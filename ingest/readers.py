@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -20,6 +21,9 @@ from .normalize import normalize_text
 PAGE_SEPARATOR = "\n\n"
 
 
+UNDECODABLE_SHARE = 0.05  # control/private-use characters that make a page's text garbage
+
+
 @dataclass
 class RawText:
     """What a reader found before normalisation: one string per page (one page if unpaged)."""
@@ -29,6 +33,7 @@ class RawText:
     title: str | None = None
     author: str | None = None
     year: int | None = None
+    undecodable_pages: int = 0  # pages whose text layer was garbage, read as empty
 
 
 def _decode(data: bytes) -> str:
@@ -136,7 +141,7 @@ def read_pdf(data: bytes) -> RawText:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise UnreadableFile("the PDF is encrypted with a password; remove it and try again")
-        pages = [_page_text(page) for page in reader.pages]
+        texts = [_page_text(page) for page in reader.pages]
         info = reader.metadata
     except UnreadableFile:
         raise
@@ -149,7 +154,17 @@ def read_pdf(data: bytes) -> RawText:
         created = info.get("/CreationDate")
         match = re.match(r"D?:?(\d{4})", str(created or ""))
         year = int(match.group(1)) if match else None
-    return RawText(pages=pages, paged=True, title=title, author=author, year=year)
+    pages = ["" if _undecodable(text) else text for text in texts]
+    undecodable = sum(1 for text in texts if _undecodable(text))
+    return RawText(pages, True, title, author, year, undecodable_pages=undecodable)
+
+
+def _undecodable(text: str) -> bool:
+    """A text layer drawn with fonts that have no Unicode mapping comes out as control and
+    private-use characters (pypdf gives "3HQČåQt\x03SURVW…"); indexing it would be noise."""
+    visible = [c for c in text if not c.isspace()]
+    odd = sum(1 for c in visible if unicodedata.category(c) in ("Cc", "Co") or c == "\ufffd")
+    return bool(visible) and odd / len(visible) > UNDECODABLE_SHARE
 
 
 def _page_text(page) -> str:
@@ -194,7 +209,13 @@ def extract(data: bytes, filename: str) -> Extracted:
         spans.append(PageSpan(number, len(text), len(text) + len(cleaned)))
         text += cleaned
     if not text.strip():
-        reason = "no text layer (a scanned PDF?)" if raw.paged else "no text"
+        if raw.undecodable_pages:
+            reason = (
+                "a text layer that cannot be decoded (fonts without a Unicode mapping); "
+                "it needs OCR, which Koshqon does not do yet"
+            )
+        else:
+            reason = "no text layer (a scanned PDF?)" if raw.paged else "no text"
         raise UnreadableFile(f"nothing to index: the file has {reason}")
     return Extracted(
         text=text,
