@@ -22,6 +22,7 @@ from functools import lru_cache
 
 import Stemmer
 
+from ingest.language import KAZAKH_LETTERS
 from ingest.normalize import repair_lookalikes
 
 from .kazakh_stemmer import stem as stem_kazakh
@@ -31,7 +32,6 @@ from .stopwords import STOPWORDS
 ANALYZER_VERSION = "2"
 
 _WORD = re.compile(r"\w+")
-_KAZAKH_LETTERS = frozenset("әғқңөұүһі")
 _KAZAKH_FOLD = str.maketrans("әғқңөұүһі", "агкноуухи")
 _SNOWBALL = {"ru": Stemmer.Stemmer("russian"), "en": Stemmer.Stemmer("english")}
 _NUMBER = r"(\d+(?:-\d+)?)"
@@ -58,7 +58,7 @@ def _word_language(word: str, lang: str) -> str:
         return "number"
     if word.isascii():
         return "en"
-    if lang == "kk" or not _KAZAKH_LETTERS.isdisjoint(word):
+    if lang == "kk" or not KAZAKH_LETTERS.isdisjoint(word):
         return "kk"
     return "ru"
 

@@ -23,9 +23,6 @@ class KeywordIndex:
         self._chunks: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # id -> (term ids, counts)
         self._compiled: tuple[np.ndarray, sparse.csc_array, np.ndarray] | None = None
 
-    def __len__(self) -> int:
-        return len(self._chunks)
-
     def ids(self) -> np.ndarray:
         return np.array(sorted(self._chunks), dtype=np.int64)
 

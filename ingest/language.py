@@ -33,7 +33,7 @@ _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")  # letters, with apostrophe
 
 # Letters of the Kazakh alphabet that Russian lacks. "і" is shared with Ukrainian and
 # Belarusian, which are recognised first by their own letters.
-_KAZAKH_LETTERS = frozenset("әғқңөұүһі")
+KAZAKH_LETTERS = frozenset("әғқңөұүһі")
 _OTHER_CYRILLIC = {"uk": frozenset("єїґ"), "be": frozenset("ў"), "sr": frozenset("јљњђћџ")}
 
 # Kazakh words without Kazakh-only letters: pronouns, copulas, particles, postpositions.
@@ -111,7 +111,7 @@ def _script(char: str) -> str:
 def _cyrillic_language(words: list[str]) -> str:
     """Kazakh against Russian word votes; a tie (no evidence either way) goes to Russian."""
     letters = set("".join(words))
-    if not letters & _KAZAKH_LETTERS.difference("і"):
+    if not letters & KAZAKH_LETTERS.difference("і"):
         # Ukrainian, Belarusian and Serbian letters, unless they are a stray word or two
         # (a typo, a mis-decoded name) in a long text.
         for code, marks in _OTHER_CYRILLIC.items():
@@ -121,7 +121,7 @@ def _cyrillic_language(words: list[str]) -> str:
     for word in words:
         # Kazakh suffixes on a Russian loan ("Шаньның") make a Kazakh word, never the reverse.
         if (
-            _KAZAKH_LETTERS.intersection(word)
+            KAZAKH_LETTERS.intersection(word)
             or word in _KAZAKH_WORDS
             or _KAZAKH_SPELLING.search(word)
         ):

@@ -154,9 +154,9 @@ def read_pdf(data: bytes) -> RawText:
         created = info.get("/CreationDate")
         match = re.match(r"D?:?(\d{4})", str(created or ""))
         year = int(match.group(1)) if match else None
-    pages = ["" if _undecodable(text) else text for text in texts]
-    undecodable = sum(1 for text in texts if _undecodable(text))
-    return RawText(pages, True, title, author, year, undecodable_pages=undecodable)
+    garbage = [_undecodable(text) for text in texts]
+    pages = ["" if bad else text for text, bad in zip(texts, garbage, strict=True)]
+    return RawText(pages, True, title, author, year, undecodable_pages=sum(garbage))
 
 
 def _undecodable(text: str) -> bool:
