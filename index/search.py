@@ -251,17 +251,18 @@ def search(
     text = normalize_text(query)  # as passages were at ingest
     query_lang = detect_language(text)
     vector = None if mode == "keyword" else store.embedder.embed([text], "query")[0]
-    with store.reading() as indexes:
+    with store.reading() as indexes:  # passages read before any write can remove them
         matches = rank(store, indexes, text, query_lang, vector, k, filters, mode, fusion)
-    chunks = store.catalog.chunks_by_id([chunk_id for chunk_id, _ in matches])
-    documents: dict[int, DocumentRecord] = {}
+        chunks = store.catalog.chunks_by_id([chunk_id for chunk_id, _ in matches])
+        documents: dict[int, DocumentRecord] = {
+            document_id: store.catalog.document(document_id)
+            for document_id in {chunk.document_id for chunk in chunks.values()}
+        }
     hits = []
     for chunk_id, score in matches:
         chunk = chunks.get(chunk_id)
         if chunk is None:  # deleted by another process after the ranking
             continue
-        if chunk.document_id not in documents:
-            documents[chunk.document_id] = store.catalog.document(chunk.document_id)
         hits.append(
             Hit(
                 rank=len(hits) + 1,

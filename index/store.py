@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +74,15 @@ class Indexes:
         self.keywords.remove(ids)
         for chunk_id in ids:
             self.languages.pop(chunk_id, None)
+
+
+@dataclass
+class Write:
+    """A write in progress: its transaction, and what it changes in the indexes once
+    committed."""
+
+    db: sqlite3.Connection | None = None
+    change: Callable[[Indexes], None] = lambda indexes: None
 
 
 class Store:
@@ -156,13 +165,27 @@ class Store:
         index.add(*self.catalog.all_terms())
         return index
 
-    def _apply(self, generation: tuple[int, int], change) -> None:
-        """Apply a committed change to the in-memory indexes, or reload if another process
-        wrote in between; then persist the FAISS file."""
+    @contextmanager
+    def _writing(self, documents: list[PreparedDocument] = ()) -> Iterator[Write]:
+        """One catalog transaction, then its change to the in-memory indexes, with searches
+        held off from the commit until the indexes match it. If another process wrote in
+        between, the indexes are reloaded instead. If the transaction fails, originals stored
+        for ``documents`` go too (unless another write cataloged them)."""
         with self._lock:
-            before, after = generation
+            self.indexes()
+            write = Write()
+            try:
+                with self.catalog.transaction() as db:
+                    write.db = db
+                    yield write
+                    before, after = self.catalog.bump_generation(db)
+            except BaseException:
+                for document in documents:
+                    if self.catalog.find_by_sha256(document.sha256) is None:
+                        self.originals.delete(document.sha256)
+                raise
             if self._indexes is not None and self._generation == before:
-                change(self._indexes)
+                write.change(self._indexes)
                 self._generation = after
                 self._indexes.vectors.save(self._vectors_path)
             else:
@@ -207,14 +230,13 @@ class Store:
         chunks, vectors, term_lists = self._encode(documents)
         for document in documents:  # first: a catalog row never lacks its original
             self.originals.put(document.sha256, document.original)
-        self.indexes()
         added, all_ids, offset = {}, [], 0
         try:
-            with self._originals_kept_only_if_listed(documents), self.catalog.transaction() as db:
+            with self._writing(documents) as write:
                 for document in documents:
                     end = offset + len(document.chunks)
                     document_id, chunk_ids = self.catalog.insert_document(
-                        db,
+                        write.db,
                         document,
                         vectors[offset:end],
                         term_lists[offset:end],
@@ -223,32 +245,18 @@ class Store:
                     added[document.sha256] = document_id
                     all_ids.extend(chunk_ids)
                     offset = end
-                generation = self.catalog.bump_generation(db)
+                write.change = lambda indexes: indexes.add(
+                    all_ids, vectors, term_lists, [c.lang for _, c in chunks]
+                )
         except sqlite3.IntegrityError:  # one was added by another process meanwhile
             if len(documents) == 1:
                 existing = self.catalog.find_by_sha256(documents[0].sha256)
                 return {documents[0].sha256: AddResult(existing, created=False)}
             return {d.sha256: self.add(d) for d in documents}
-
-        def change(indexes: Indexes) -> None:
-            indexes.add(all_ids, vectors, term_lists, [c.lang for _, c in chunks])
-
-        self._apply(generation, change)
         return {
             sha: AddResult(self.catalog.document(document_id), created=True)
             for sha, document_id in added.items()
         }
-
-    @contextmanager
-    def _originals_kept_only_if_listed(self, documents: list[PreparedDocument]):
-        """If the write fails, the originals stored for it go too (unless cataloged)."""
-        try:
-            yield
-        except BaseException:
-            for document in documents:
-                if self.catalog.find_by_sha256(document.sha256) is None:
-                    self.originals.delete(document.sha256)
-            raise
 
     def replace(self, document_id: int, document: PreparedDocument) -> AddResult:
         """Swap a document's content for a new version under the same id, in one transaction;
@@ -264,18 +272,16 @@ class Store:
             raise DuplicateContent(f"this content is already document {other.id} ({other.title})")
         chunks, vectors, term_lists = self._encode([document])
         self.originals.put(document.sha256, document.original)
-        self.indexes()
-        with self._originals_kept_only_if_listed([document]), self.catalog.transaction() as db:
+        with self._writing([document]) as write:
             old_ids, new_ids = self.catalog.replace_document(
-                db, document_id, document, vectors, term_lists
+                write.db, document_id, document, vectors, term_lists
             )
-            generation = self.catalog.bump_generation(db)
 
-        def change(indexes: Indexes) -> None:
-            indexes.remove(old_ids)
-            indexes.add(new_ids, vectors, term_lists, [c.lang for _, c in chunks])
+            def change(indexes: Indexes) -> None:
+                indexes.remove(old_ids)
+                indexes.add(new_ids, vectors, term_lists, [c.lang for _, c in chunks])
 
-        self._apply(generation, change)
+            write.change = change
         self.originals.delete(old.sha256)
         return AddResult(self.catalog.document(document_id), created=True)
 
@@ -284,33 +290,25 @@ class Store:
         (titles are searchable), in the same transaction."""
         if self.catalog.document(document_id) is None:
             raise DocumentNotFound(f"no document with id {document_id}")
-        self.indexes()
-        with self.catalog.transaction() as db:
-            self.catalog.update_document(db, document_id, changes)
-            retermed = _terms_of(self.catalog.texts_for_terms(db, document_id))
-            self.catalog.set_terms(db, [(" ".join(terms), i) for i, terms in retermed])
-            generation = self.catalog.bump_generation(db)
+        with self._writing() as write:
+            self.catalog.update_document(write.db, document_id, changes)
+            retermed = _terms_of(self.catalog.texts_for_terms(write.db, document_id))
+            self.catalog.set_terms(write.db, [(" ".join(terms), i) for i, terms in retermed])
 
-        def change(indexes: Indexes) -> None:
-            ids = [chunk_id for chunk_id, _ in retermed]
-            indexes.keywords.remove(ids)
-            indexes.keywords.add(ids, [terms for _, terms in retermed])
+            def change(indexes: Indexes) -> None:
+                ids = [chunk_id for chunk_id, _ in retermed]
+                indexes.keywords.remove(ids)
+                indexes.keywords.add(ids, [terms for _, terms in retermed])
 
-        self._apply(generation, change)
+            write.change = change
         return self.catalog.document(document_id)
 
     def remove(self, document_id: int) -> DocumentRecord:
         document = self.catalog.document(document_id)
         if document is None:
             raise DocumentNotFound(f"no document with id {document_id}")
-        self.indexes()
-        with self.catalog.transaction() as db:
-            chunk_ids = self.catalog.delete_document(db, document_id)
-            generation = self.catalog.bump_generation(db)
-
-        def change(indexes: Indexes) -> None:
-            indexes.remove(chunk_ids)
-
-        self._apply(generation, change)
+        with self._writing() as write:
+            chunk_ids = self.catalog.delete_document(write.db, document_id)
+            write.change = lambda indexes: indexes.remove(chunk_ids)
         self.originals.delete(document.sha256)
         return document

@@ -109,7 +109,7 @@ def test_searches_during_replacement_see_one_version_whole(tmp_path):
 
     thread = threading.Thread(target=reader)
     thread.start()
-    for round_ in range(6):
+    for round_ in range(40):
         store.replace(document_id, document(versions[(round_ + 1) % 2], "policy.txt"))
     stop.set()
     thread.join()
