@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS documents (
     text TEXT NOT NULL,
     pages TEXT NOT NULL,
     added_at TEXT NOT NULL,
-    updated_at TEXT
+    updated_at TEXT,
+    ocr_pages TEXT NOT NULL DEFAULT '[]'
 );
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -56,7 +57,7 @@ CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(document_id);
 
 DOCUMENT_COLUMNS = (
     "id, sha256, filename, media_type, title, author, year, doc_type, "
-    "source_url, language, languages, added_at, updated_at, "
+    "source_url, language, languages, added_at, updated_at, ocr_pages, "
     "(SELECT COUNT(*) FROM chunks WHERE document_id = documents.id) AS chunks, "
     "(SELECT COUNT(*) FROM json_each(documents.pages)) AS page_count"
 )
@@ -80,6 +81,7 @@ CONTENT_FIELDS = (
     "languages",
     "text",
     "pages",
+    "ocr_pages",
 )
 
 
@@ -98,6 +100,7 @@ def _content(doc: PreparedDocument) -> tuple:
         json.dumps(list(doc.languages)),
         doc.text,
         json.dumps([[p.number, p.start, p.end] for p in doc.pages]),
+        json.dumps(list(doc.ocr_pages)),
     )
 
 
@@ -120,6 +123,7 @@ class DocumentRecord:
     languages: list[str]
     added_at: str
     updated_at: str | None
+    ocr_pages: list[int]  # pages whose text was read by OCR
     chunks: int
     page_count: int
 
@@ -142,6 +146,7 @@ class ChunkRecord:
 def _document(row: sqlite3.Row) -> DocumentRecord:
     values = dict(row)
     values["languages"] = json.loads(values["languages"])
+    values["ocr_pages"] = json.loads(values["ocr_pages"])
     return DocumentRecord(**values)
 
 
@@ -162,6 +167,10 @@ class Catalog:
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(documents)")}
         if "updated_at" not in columns:  # a catalog written before metadata could be edited
             self._db.execute("ALTER TABLE documents ADD COLUMN updated_at TEXT")
+        if "ocr_pages" not in columns:  # a catalog written before OCR
+            self._db.execute(
+                "ALTER TABLE documents ADD COLUMN ocr_pages TEXT NOT NULL DEFAULT '[]'"
+            )
 
     def close(self) -> None:
         with self._lock:

@@ -49,6 +49,7 @@ class Citation:
     char_start: int
     char_end: int
     label: str
+    ocr: bool  # the passage was read from a page image by OCR
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,8 @@ def cite(chunk: ChunkRecord, document: DocumentRecord) -> Citation:
         char_start=chunk.char_start,
         char_end=chunk.char_end,
         label=citation_label(document.title, chunk.heading, chunk.page_start, chunk.page_end),
+        ocr=chunk.page_start is not None
+        and any(chunk.page_start <= page <= chunk.page_end for page in document.ocr_pages),
     )
 
 

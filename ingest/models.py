@@ -28,6 +28,7 @@ class Extracted:
     title: str | None = None
     author: str | None = None
     year: int | None = None
+    ocr_pages: tuple[int, ...] = ()  # pages whose text came from OCR, not the file
 
     def pages_of(self, start: int, end: int) -> tuple[int | None, int | None]:
         """First and last page touched by the span [start, end); (None, None) without pages."""
@@ -84,4 +85,5 @@ class PreparedDocument:
     language: str
     languages: tuple[str, ...]
     chunks: tuple[Chunk, ...] = field(default=())
+    ocr_pages: tuple[int, ...] = ()  # pages read by OCR, whose text may hold misreadings
     original: bytes = field(default=b"", repr=False)  # the file as given, kept by the store

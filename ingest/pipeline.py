@@ -70,5 +70,6 @@ def prepare(data: bytes, filename: str, metadata: Metadata, chunker: Chunker) ->
         language=metadata.language or languages[0],
         languages=tuple(languages),
         chunks=tuple(chunks),
+        ocr_pages=extracted.ocr_pages,
         original=data,
     )

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePath
 
+from . import ocr
 from .errors import UnreadableFile, UnsupportedFileType
 from .models import Extracted, PageSpan
 from .normalize import normalize_text
@@ -22,6 +23,7 @@ PAGE_SEPARATOR = "\n\n"
 
 
 UNDECODABLE_SHARE = 0.05  # control/private-use characters that make a page's text garbage
+SCAN_LETTERS = 100  # fewer letters on a page: perhaps a scan with a stamp or watermark
 
 
 @dataclass
@@ -33,7 +35,8 @@ class RawText:
     title: str | None = None
     author: str | None = None
     year: int | None = None
-    undecodable_pages: int = 0  # pages whose text layer was garbage, read as empty
+    undecodable_pages: int = 0  # pages whose text layer was garbage
+    ocr_pages: tuple[int, ...] = ()  # 1-based numbers of the pages read by OCR
 
 
 def _decode(data: bytes) -> str:
@@ -154,9 +157,34 @@ def read_pdf(data: bytes) -> RawText:
         created = info.get("/CreationDate")
         match = re.match(r"D?:?(\d{4})", str(created or ""))
         year = int(match.group(1)) if match else None
-    garbage = [_undecodable(text) for text in texts]
-    pages = ["" if bad else text for text, bad in zip(texts, garbage, strict=True)]
-    return RawText(pages, True, title, author, year, undecodable_pages=sum(garbage))
+    undecodable = {number for number, text in enumerate(texts) if _undecodable(text)}
+    texts, ocr_pages = _with_ocr(data, texts, undecodable)
+    return RawText(
+        texts, True, title, author, year, undecodable_pages=len(undecodable), ocr_pages=ocr_pages
+    )
+
+
+def _letters(text: str) -> int:
+    return sum(1 for c in text if c.isalpha())
+
+
+def _with_ocr(data: bytes, texts: list[str], undecodable: set[int]) -> tuple[list[str], tuple]:
+    """Pages whose text layer is garbage or nearly empty are read by OCR where Tesseract is
+    installed (else they read as empty or as what little they had); OCR text replaces the
+    layer only when it has more letters."""
+    texts = ["" if number in undecodable else text for number, text in enumerate(texts)]
+    thin = [n for n, text in enumerate(texts) if _letters(text) < SCAN_LETTERS]
+    if not thin or not ocr.available():
+        return texts, ()
+    read = []
+    try:
+        for number, text in ocr.read_pages(data, thin, undecodable):
+            if _letters(text) > _letters(texts[number]):
+                texts[number] = text
+                read.append(number + 1)
+    except ocr.RenderError:  # PDFium cannot open what pypdf repaired: keep the text layer
+        pass
+    return texts, tuple(read)
 
 
 def _undecodable(text: str) -> bool:
@@ -209,13 +237,16 @@ def extract(data: bytes, filename: str) -> Extracted:
         spans.append(PageSpan(number, len(text), len(text) + len(cleaned)))
         text += cleaned
     if not text.strip():
-        if raw.undecodable_pages:
+        if raw.paged and not ocr.available():
+            problem = "undecodable text" if raw.undecodable_pages else "no text layer"
             reason = (
-                "a text layer that cannot be decoded (fonts without a Unicode mapping); "
-                "it needs OCR, which Koshqon does not do yet"
+                f"{problem} and needs OCR, but Tesseract is not installed "
+                "(bin/setup installs tesseract-ocr with Kazakh, Russian and English)"
             )
+        elif raw.paged:
+            reason = "no text layer, and OCR found no text in it"
         else:
-            reason = "no text layer (a scanned PDF?)" if raw.paged else "no text"
+            reason = "no text"
         raise UnreadableFile(f"nothing to index: the file has {reason}")
     return Extracted(
         text=text,
@@ -223,4 +254,5 @@ def extract(data: bytes, filename: str) -> Extracted:
         title=normalize_text(raw.title) if raw.title else None,
         author=raw.author,
         year=raw.year,
+        ocr_pages=raw.ocr_pages,
     )

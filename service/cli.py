@@ -94,9 +94,10 @@ def ingest(paths, data_dir, title, author, year, doc_type, source_url, language,
     for outcome in outcomes:
         if outcome.status in ("added", "replaced"):
             doc = outcome.document
+            ocr = f", OCR on {len(doc.ocr_pages)} of {doc.page_count} pages" * bool(doc.ocr_pages)
             click.echo(
                 f"  {outcome.status:<8} {outcome.path}  → document {doc.id} "
-                f"({doc.chunks} passages, {doc.language})"
+                f"({doc.chunks} passages, {doc.language}{ocr})"
             )
         else:
             click.echo(f"  {outcome.status:<8} {outcome.path}: {outcome.reason}")
@@ -140,7 +141,13 @@ def search(query, k, lang, doc_id, doc_type, mode, as_json, data_dir) -> None:
         place = " · ".join(
             filter(
                 None,
-                [hit.citation.heading, hit.lang, f"score {hit.score:.3f}", hit.citation.filename],
+                [
+                    hit.citation.heading,
+                    hit.lang,
+                    f"score {hit.score:.3f}",
+                    hit.citation.filename,
+                    "read by OCR: check the page" if hit.citation.ocr else None,
+                ],
             )
         )
         click.echo(f"   {place}")

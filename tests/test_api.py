@@ -6,7 +6,9 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import CORPORA, need_corpora
 
+from ingest import ocr
 from service.api.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,8 +79,10 @@ def test_search_response_has_the_documented_shape(client):
         "char_start",
         "char_end",
         "label",
+        "ocr",
     }
     assert "Қандас" in hit["citation"]["heading"]
+    assert hit["citation"]["ocr"] is False
     assert hit["citation"]["label"] == "Көші-қон сөздігі, Қандас"
     assert [h["rank"] for h in body["results"]] == [1, 2, 3]
 
@@ -271,3 +275,18 @@ def test_a_batch_upload_is_a_job_with_progress_and_per_file_results(client, tmp_
     documents = client.get("/documents").json()["documents"]
     assert {d["doc_type"] for d in documents} == {"guide"}
     assert client.get("/jobs/nope").status_code == 404
+
+
+def test_a_scan_is_read_by_ocr_and_its_passages_say_so(client):
+    """A scanned PDF without a text layer is searchable, and its citations warn that the
+    passage was read from the page image."""
+    need_corpora()
+    if not ocr.available():
+        pytest.skip("Tesseract is not installed (bin/setup installs tesseract-ocr)")
+    scan = CORPORA / "pdf/pdf_messy/scanned_image_only_en__pdfminer.six__samples__nonfree__175.pdf"
+    document = upload(client, scan).json()
+    assert (document["page_count"], document["ocr_pages"]) == (2, [1, 2])
+    hits = client.get("/search", params={"q": "oversize tire accessory kit"}).json()["results"]
+    assert hits[0]["citation"]["document_id"] == document["id"]
+    assert hits[0]["citation"]["ocr"] is True
+    assert "Accessory Kit" in hits[0]["text"].title()

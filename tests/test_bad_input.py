@@ -64,6 +64,11 @@ CASES = {
         400,
         "damaged",
     ),
+    "image too small for OCR": (
+        lambda: messy("image_only_ccittfax__pypdf__resources__imagemagick-CCITTFaxDecode.pdf"),
+        400,
+        "nothing to index",
+    ),
     "encrypted pdf": (
         lambda: messy(
             "encrypted_user_password__py-pdf-sample-files__005__libreoffice-writer-password.pdf"

@@ -115,3 +115,17 @@ def test_searches_during_replacement_see_one_version_whole(tmp_path):
     thread.join()
     assert seen and all(len(editions) == 1 for editions in seen), seen
     assert store.vectors().ids().tolist() == store.catalog.chunk_ids()
+
+
+def test_a_catalog_from_an_older_version_opens_with_its_documents(tmp_path):
+    """Columns added since (edit times, OCR pages) are added on open; nothing is lost."""
+    import sqlite3
+
+    store = Store(tmp_path, HashingEmbedder())
+    added = store.add(document("Регистрация по месту жительства.")).document
+    store.close()
+    with sqlite3.connect(tmp_path / "catalog.sqlite") as db:
+        db.execute("ALTER TABLE documents DROP COLUMN ocr_pages")
+        db.execute("ALTER TABLE documents DROP COLUMN updated_at")
+    reopened = Store(tmp_path, HashingEmbedder()).catalog.document(added.id)
+    assert (reopened.title, reopened.ocr_pages, reopened.updated_at) == (added.title, [], None)

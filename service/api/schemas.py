@@ -23,6 +23,9 @@ class Citation(Model):
     char_start: int = Field(description="Offset of the passage in the document's text.")
     char_end: int
     label: str = Field(description='Human-readable citation, e.g. "…, Article 10, p. 4".')
+    ocr: bool = Field(
+        description="The passage was read by OCR from a page image: check it against the page."
+    )
 
 
 class SearchHit(Model):
@@ -57,6 +60,9 @@ class Document(Model):
     added_at: str
     updated_at: str | None = Field(description="When the metadata was last edited.")
     page_count: int = Field(description="0 for formats without pages.")
+    ocr_pages: list[int] = Field(
+        description="Pages without a usable text layer, read from their image by OCR."
+    )
     chunks: int = Field(description="Number of passages indexed.")
 
 

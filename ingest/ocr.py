@@ -1,0 +1,111 @@
+"""OCR for PDF pages without a usable text layer: scans, and text drawn in fonts that have
+no Unicode mapping.
+
+A page is rendered at 300 dpi by PDFium (pypdfium2) and read by the Tesseract command, one
+process per page with one thread each (Tesseract's own threads made it five times slower on
+two cores), as many pages at once as there are cores. Tesseract's orientation and script
+detection first says how the page is turned and in which script it is written: Latin pages
+are read as English, Cyrillic ones as Russian and Kazakh together (Russian first: with
+Kazakh first, Russian words ran together; the Russian model alone loses ә, ғ, қ, ң, ө, ұ,
+ү, һ, і). The figures are in docs/ingestion.md.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import numpy as np
+
+DPI = 300
+SCAN_COVERAGE = 0.25  # images over a quarter of a page with little text: a scan (often shrunk)
+LANGUAGES = {"Latin": "eng", "Cyrillic": "rus+kaz"}
+ALL_LANGUAGES = "kaz+rus+eng"
+TIMEOUT_S = 120  # per page; a page Tesseract cannot finish in two minutes reads as empty
+
+
+class RenderError(Exception):
+    """PDFium could not open the file (pypdf may still have read its text layer)."""
+
+
+def available() -> bool:
+    return shutil.which("tesseract") is not None
+
+
+def _tesseract(image: bytes, *args: str) -> str:
+    try:
+        result = subprocess.run(
+            ["tesseract", "stdin", "stdout", *args],
+            input=image,
+            capture_output=True,
+            timeout=TIMEOUT_S,
+            env={**os.environ, "OMP_THREAD_LIMIT": "1"},
+        )
+    except subprocess.TimeoutExpired:
+        return ""
+    return result.stdout.decode("utf-8", errors="replace") if result.returncode == 0 else ""
+
+
+def _pgm(pixels: np.ndarray) -> bytes:
+    """A grayscale PGM image, which Tesseract reads from stdin (no Pillow needed)."""
+    height, width = pixels.shape
+    return f"P5\n{width} {height}\n255\n".encode() + np.ascontiguousarray(pixels).tobytes()
+
+
+def read_image(pixels: np.ndarray) -> str:
+    """Text of one page rendered in grayscale, turned upright first if it lies sideways."""
+    detected = _tesseract(_pgm(pixels), "--psm", "0")  # orientation and script
+    rotate = re.search(r"Rotate: (\d+)", detected)
+    script = re.search(r"Script: (\w+)", detected)
+    if rotate and int(rotate.group(1)) % 360:
+        pixels = np.rot90(pixels, -int(rotate.group(1)) // 90)  # Tesseract counts clockwise
+    languages = LANGUAGES.get(script.group(1), ALL_LANGUAGES) if script else ALL_LANGUAGES
+    return _tesseract(_pgm(pixels), "-l", languages)
+
+
+def _image_share(page) -> float:
+    """How much of the page its images cover (overlaps counted twice, capped at 1)."""
+    import pypdfium2.raw as pdfium_c
+
+    width, height = page.get_size()
+    covered = 0.0
+    for image in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=3):
+        left, bottom, right, top = image.get_bounds()
+        covered += max(0.0, right - left) * max(0.0, top - bottom)
+    return min(1.0, covered / (width * height)) if width and height else 0.0
+
+
+def read_pages(
+    data: bytes, numbers: Iterable[int], undecodable: set[int]
+) -> Iterator[tuple[int, str]]:
+    """OCR text of the pages (0-based) that need it: those in ``undecodable`` always, the
+    others when images cover most of the page (a scan, perhaps with a stamp or watermark as
+    its only text). Yields (page number, text) in page order; only a few rendered pages are
+    held at a time."""
+    import pypdfium2 as pdfium
+
+    try:
+        document = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as error:
+        raise RenderError(str(error)) from error
+    workers = os.cpu_count() or 1
+    try:
+        with ThreadPoolExecutor(workers) as pool:
+            pending: list[tuple[int, Future]] = []
+            for number in numbers:
+                page = document[number]
+                if number in undecodable or _image_share(page) >= SCAN_COVERAGE:
+                    # PDFium is not thread-safe: pages are rendered here, read in the pool
+                    pixels = page.render(scale=DPI / 72, grayscale=True).to_numpy()
+                    pending.append((number, pool.submit(read_image, pixels)))
+                while len(pending) > workers:
+                    done, future = pending.pop(0)
+                    yield done, future.result()
+            for done, future in pending:
+                yield done, future.result()
+    finally:
+        document.close()
