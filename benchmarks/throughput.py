@@ -9,7 +9,6 @@ ru and kk) into a temporary data directory, then queries a real uvicorn server o
 from __future__ import annotations
 
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -20,6 +19,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from machine import describe  # noqa: E402
 
 CORPORA = Path(os.environ.get("KOSHQON_CORPORA", ROOT.parent / "shared" / "corpora"))
 LEGAL = [
@@ -109,14 +110,6 @@ def main() -> None:
     server.should_exit = True
     thread.join()
 
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
     rows = [
         ("documents / passages ingested", f"{len(documents)} / {chunks}"),
         ("passage length, median tokens (max)", f"{statistics.median(tokens):.0f} ({max(tokens)})"),
@@ -146,7 +139,7 @@ def main() -> None:
     table = "\n".join(f"| {name} | {value} |" for name, value in rows)
     report = f"""# Performance
 
-Measured {date.today().isoformat()} on {os.cpu_count()} CPU cores ({cpu}), torch
+Measured {date.today().isoformat()} on {describe()}, torch
 {torch.__version__} with {torch.get_num_threads()} threads, model {koshqon.embedder.model_id}
 (fp32 compute), passage budget {settings.chunk_tokens} tokens.
 

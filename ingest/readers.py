@@ -102,7 +102,7 @@ def read_html(data: bytes) -> RawText:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(data, "lxml")
-    title = soup.title.get_text(" ", strip=True) if soup.title else None
+    title = _html_title(soup)
     for tag in soup.find_all(_NOT_CONTENT):
         tag.decompose()
     body = soup.find("main") or soup.find("article") or soup.body or soup
@@ -111,6 +111,16 @@ def read_html(data: bytes) -> RawText:
         if tag.name.startswith("h") and len(tag.name) == 2:
             tag.insert_before("\n\n")
     return RawText(pages=[body.get_text()], paged=False, title=title or None)
+
+
+def _html_title(soup) -> str | None:
+    """The page's <title>, without the site name that usually follows it ("… — Site"):
+    the <h1> is taken instead when the title starts with it."""
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    heading = soup.h1.get_text(" ", strip=True) if soup.h1 else ""
+    if heading and (not title or title.startswith(heading)):
+        return heading
+    return title or None
 
 
 def read_docx(data: bytes) -> RawText:

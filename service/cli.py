@@ -33,6 +33,9 @@ data_dir_option = click.option(
 )
 
 
+LIST_EVERY_FILE_UP_TO = 50  # larger runs list only their failures
+
+
 def open_koshqon(data_dir: Path):
     from .core import Koshqon
 
@@ -66,7 +69,9 @@ def ingest(paths, data_dir, title, author, year, doc_type, source_url, language,
     """Add files and folders (PDF, DOCX, HTML, TXT, Markdown).
 
     A folder's metadata.json (file name → title, year, doc_type, …) gives its files their
-    metadata; files it does not list are skipped.
+    metadata; files it does not list are skipped. Each file is committed as it is done, so
+    an interrupted run can simply be started again: files already in the collection are
+    skipped. Prints each file's outcome (only the failures when there are over 50 files).
     Exits with status 1 when any file failed; the others are added all the same.
     """
     from tqdm import tqdm
@@ -79,19 +84,26 @@ def ingest(paths, data_dir, title, author, year, doc_type, source_url, language,
         files = list(files_to_ingest(list(paths)))
     except KoshqonError as error:
         raise click.ClickException(str(error)) from error
-    outcomes = []
+    outcomes, counts = [], Counter()
     with tqdm(total=len(files), unit="file", desc="Ingesting", file=sys.stderr) as progress:
         for outcome in koshqon.ingest(files, metadata, replace):
             outcomes.append(outcome)
-            progress.set_postfix_str(outcome.path.name[-40:])
+            counts[outcome.status] += 1
+            progress.set_postfix_str(
+                ", ".join(f"{status} {n}" for status, n in counts.items()), refresh=False
+            )
             progress.update()
-    counts = Counter(o.status for o in outcomes)
     replaced = f"replaced {counts['replaced']}, " if replace else ""
     click.echo(
         f"Added {counts['added']}, {replaced}skipped {counts['skipped'] + counts['unchanged']}, "
         f"failed {counts['failed']}."
     )
-    for outcome in outcomes:
+    listed = (
+        outcomes
+        if len(outcomes) <= LIST_EVERY_FILE_UP_TO
+        else [o for o in outcomes if o.status == "failed"]
+    )
+    for outcome in listed:
         if outcome.status in ("added", "replaced"):
             doc = outcome.document
             ocr = f", OCR on {len(doc.ocr_pages)} of {doc.page_count} pages" * bool(doc.ocr_pages)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from index.vectors import VectorIndex
 from service.api.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,16 +22,19 @@ KOSHQON = Path(sys.executable).with_name("koshqon")
 def run(settings):
     """Run `koshqon ARGS` with the test's data directory and the session's model cache."""
 
-    def run(*args: str) -> subprocess.CompletedProcess:
+    def run(*args: str, background: bool = False):
         env = {
             "PATH": "/usr/bin:/bin",
             "HOME": str(settings.data_dir.parent),
             "KOSHQON_DATA_DIR": str(settings.data_dir),
             "KOSHQON_MODELS_DIR": str(settings.models_dir),
         }
-        return subprocess.run(
-            [str(KOSHQON), *args], capture_output=True, text=True, env=env, timeout=600
-        )
+        command = [str(KOSHQON), *args]
+        if background:
+            return subprocess.Popen(
+                command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
 
     return run
 
@@ -162,3 +166,41 @@ def test_reindex_rebuilds_the_same_collection_from_the_originals(run, folder):
     assert "Reindexed 2 documents" in result.stdout
     after = json.loads(run("search", "кто такие кандасы", "--json").stdout)
     assert [h["citation"] for h in after["results"]] == [h["citation"] for h in before["results"]]
+
+
+def test_an_interrupted_ingest_resumes_where_it_stopped(run, settings, tmp_path):
+    """Killed in the middle of a folder, `koshqon ingest` leaves only whole documents;
+    run again, it skips the finished files and adds the rest."""
+    import signal
+    import sqlite3
+    import time
+
+    folder = tmp_path / "library"
+    folder.mkdir()
+    names = sorted(p.name for p in (ROOT / "corpus").iterdir() if p.suffix in (".md", ".txt"))
+    for name in names:
+        shutil.copy(ROOT / "corpus" / name, folder / name)
+    first = run("ingest", str(folder), background=True)
+    catalog = settings.data_dir / "catalog.sqlite"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        try:
+            with sqlite3.connect(catalog) as db:
+                if db.execute("SELECT COUNT(*) FROM documents").fetchone()[0] >= 2:
+                    break
+        except sqlite3.OperationalError:  # not created yet
+            pass
+        time.sleep(0.05)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+
+    with sqlite3.connect(catalog) as db:
+        finished = db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+    assert 2 <= finished < len(names)
+    again = run("ingest", str(folder))
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"Added {len(names) - finished}, skipped {finished}, failed 0." in again.stdout
+    health = json.loads(run("health").stdout)
+    assert health["documents"] == len(names)
+    faiss_ids = VectorIndex.load(settings.data_dir / "vectors.faiss").ids()
+    assert len(faiss_ids) == health["chunks"]
