@@ -117,31 +117,46 @@ def ingest(paths, data_dir, title, author, year, doc_type, source_url, language,
         sys.exit(1)
 
 
-@cli.command()
-@click.argument("query")
-@click.option("--k", default=10, show_default=True, type=click.IntRange(1, 100))
-@click.option("--lang", help="Only passages in these languages, e.g. kk,ru,en.")
-@click.option("--doc-id", type=int, multiple=True, help="Only this document (repeatable).")
-@click.option("--doc-type", multiple=True, help="Only this document type (repeatable).")
-@click.option(
-    "--mode",
-    type=click.Choice(["hybrid", "dense", "keyword"]),
-    default="hybrid",
-    show_default=True,
-    help="Meaning and keywords combined, meaning only, or keywords only.",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the HTTP API's JSON response.")
-@data_dir_option
-def search(query, k, lang, doc_id, doc_type, mode, as_json, data_dir) -> None:
-    """Ranked passages for QUERY, each with its citation."""
+def search_options(command):
+    """The options /search and /ask share: filters, ranking mode, JSON output, data folder."""
+    for option in reversed(
+        [
+            click.option("--lang", help="Only passages in these languages, e.g. kk,ru,en."),
+            click.option("--doc-id", type=int, multiple=True, help="Only this document."),
+            click.option("--doc-type", multiple=True, help="Only this document type."),
+            click.option(
+                "--mode",
+                type=click.Choice(["hybrid", "dense", "keyword"]),
+                default="hybrid",
+                show_default=True,
+                help="Meaning and keywords combined, meaning only, or keywords only.",
+            ),
+            click.option("--json", "as_json", is_flag=True, help="Print the HTTP JSON response."),
+            data_dir_option,
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def filters_of(lang, doc_id, doc_type):
     from index.search import Filters
 
     try:
-        filters = Filters(
+        return Filters(
             split_languages([lang] if lang else None), list(doc_id) or None, list(doc_type) or None
         )
     except KoshqonError as error:
         raise click.ClickException(str(error)) from error
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--k", default=10, show_default=True, type=click.IntRange(1, 100))
+@search_options
+def search(query, k, lang, doc_id, doc_type, mode, as_json, data_dir) -> None:
+    """Ranked passages for QUERY, each with its citation."""
+    filters = filters_of(lang, doc_id, doc_type)
     result = SearchResponse.model_validate(open_koshqon(data_dir).search(query, k, filters, mode))
     if as_json:
         click.echo(result.model_dump_json())
@@ -165,6 +180,32 @@ def search(query, k, lang, doc_id, doc_type, mode, as_json, data_dir) -> None:
         click.echo(f"   {place}")
         passage = textwrap.shorten(" ".join(hit.text.split()), 500, placeholder=" …")
         click.echo(textwrap.indent(textwrap.fill(passage, 96), "   ") + "\n")
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--k", default=5, show_default=True, type=click.IntRange(1, 20))
+@search_options
+def ask(question, k, lang, doc_id, doc_type, mode, as_json, data_dir) -> None:
+    """An answer to QUESTION built from cited sentences of the collection (POST /ask)."""
+    from .api.routes.ask import ask_response
+
+    filters = filters_of(lang, doc_id, doc_type)
+    try:
+        result = ask_response(open_koshqon(data_dir).ask(question, k, filters, mode))
+    except KoshqonError as error:
+        raise click.ClickException(str(error)) from error
+    if as_json:
+        click.echo(result.model_dump_json())
+        return
+    if result.status == "not_found":
+        click.echo("Not found: the collection holds nothing close enough to answer this.")
+        return
+    click.echo(textwrap.fill(result.answer, 96) + "\n")
+    for cited in result.citations:
+        ocr = " (read by OCR: check the page)" if cited.citation.ocr else ""
+        click.secho(f"[{cited.marker}] {cited.citation.label}{ocr}", bold=True)
+        click.echo(textwrap.indent(textwrap.fill(cited.sentence, 92), "    "))
 
 
 @cli.command()

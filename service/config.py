@@ -29,6 +29,16 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(256, ge=32, le=480, description="Passage budget in model tokens.")
     chunk_overlap: int = Field(32, ge=0, le=128, description="Tokens repeated between passages.")
     max_upload_mb: float = Field(50, gt=0, description="Largest file accepted, in megabytes.")
+    llm_url: str | None = Field(
+        None,
+        description=(
+            "OpenAI-compatible endpoint for generative answers, e.g. "
+            "http://localhost:11434/v1 (Ollama); unset, answers are extractive."
+        ),
+    )
+    llm_model: str = Field("qwen2.5:7b-instruct", description="Model name at that endpoint.")
+    llm_api_key: str | None = Field(None, description="Bearer token, if the endpoint needs one.")
+    llm_timeout_s: float = Field(60, gt=0, description="How long to wait for the model.")
 
     @property
     def model_cache(self) -> Path:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from pathlib import Path
 
+from index.answer import Answer, Answering, answer
 from index.catalog import ChunkRecord, DocumentRecord
 from index.embedder import SentenceTransformerEmbedder, load_embedder
 from index.reindex import reindex as rebuild_from_originals
@@ -21,6 +22,7 @@ from ingest.pipeline import DOC_TYPES, prepare, sha256_of
 from ingest.readers import READERS, media_type_of
 
 from .config import Settings
+from .generative import generated
 
 SIDECAR = "metadata.json"
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
@@ -157,6 +159,7 @@ class Koshqon:
         self.settings = settings
         self.embedder, self.chunker = _model_and_chunker(settings)
         self.store = Store(settings.data_dir, self.embedder)
+        self.answering = Answering()
 
     def close(self) -> None:
         self.store.close()
@@ -254,6 +257,18 @@ class Koshqon:
         self, query: str, k: int = 10, filters: Filters | None = None, mode: Mode = "hybrid"
     ) -> SearchResult:
         return search(self.store, query, k, filters, mode)
+
+    def ask(
+        self, question: str, k: int = 5, filters: Filters | None = None, mode: Mode = "hybrid"
+    ) -> Answer:
+        """An extractive answer from the top ``k`` passages, or the configured model's
+        answer when it cites only those passages (service/generative.py)."""
+        if not question.strip():
+            raise InvalidParameter("question: the question is empty")
+        extractive = answer(
+            self.store, question, filters, mode, replace(self.answering, passages=k)
+        )
+        return generated(self.settings, extractive)
 
     def health(self) -> Health:
         documents, chunks = self.store.catalog.counts()

@@ -14,7 +14,7 @@ from ingest.errors import KoshqonError
 from ..config import Settings, get_settings
 from ..core import Koshqon, too_large
 from ..jobs import Jobs
-from .routes import documents, health, jobs, search
+from .routes import ask, documents, health, jobs, search
 from .schemas import Problem
 
 PROBLEM_JSON = "application/problem+json"
@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    for module in (search, documents, jobs, health):
+    for module in (search, ask, documents, jobs, health):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

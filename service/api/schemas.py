@@ -37,6 +37,37 @@ class SearchHit(Model):
     citation: Citation
 
 
+class AskRequest(Model):
+    question: str = Field(min_length=1, max_length=2000)
+    k: int = Field(5, ge=1, le=20, description="How many top passages serve as evidence.")
+    lang: list[str] | None = Field(None, description="Only passages in these languages.")
+    doc_id: list[int] | None = Field(None, description="Only these documents.")
+    doc_type: list[str] | None = Field(None, description="Only these document types.")
+    mode: Mode = Field("hybrid", description="How the evidence is searched.")
+
+
+class AnswerCitation(Model):
+    marker: int = Field(description="The [n] in the answer text.")
+    chunk_id: int
+    sentence: str = Field(description="The exact supporting text, as stored.")
+    char_start: int = Field(description="Offset of the sentence in the document's text.")
+    char_end: int
+    lang: str
+    citation: Citation = Field(description="The passage it comes from, as in /search.")
+
+
+class AskResponse(Model):
+    question: str
+    status: Literal["answered", "not_found"] = Field(
+        description='"not_found" when the evidence is too weak to answer from.'
+    )
+    answer: str = Field(description="Sentences with their markers [1], [2] …; empty if not found.")
+    citations: list[AnswerCitation]
+    evidence: list[SearchHit] = Field(description="The passages the answer was chosen from.")
+    answerer: Literal["extractive", "generative"]
+    took_ms: float
+
+
 class SearchResponse(Model):
     query: str
     query_lang: str = Field(description="Detected language of the query: kk, ru, en or und.")

@@ -1,0 +1,167 @@
+"""Extractive answers: the few sentences of the best passages that answer a question, each
+one cited to its document, page, heading and exact character offsets.
+
+Search finds the passages (hybrid, so an English question reaches a Russian law); each of
+the top passages is cut into sentences, and every sentence is scored by the model's cosine
+between the question and the sentence, plus a little for the rank of its passage and for
+the question's words it contains (in the sentence's own language). The best sentences are
+taken, skipping any that says again what a chosen one says (the same article in another
+language, a repeated definition), and put in order of passage, then of place in the
+document. When no sentence scores above ``min_score`` the answer is "not_found": unrelated
+text is worse than none. The weights and the threshold were chosen on the development
+halves of XQuAD and KazQAD (docs/answers.md).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from ingest.chunking import parse_heading
+
+from .analysis import analyze
+from .search import Filters, Hit, Mode, search
+from .store import Store
+
+Status = Literal["answered", "not_found"]
+
+# A sentence ends at . ! ? … followed by space and a capital, digit or quote, or at a line
+# break; not after a single letter ("А. Байтұрсынұлы") or a common abbreviation.
+_END = re.compile(r"(?<=[.!?…])\s+(?=[\"«“(\[0-9A-ZА-ЯЁӘҒҚҢӨҰҮҺІ])|\n+")
+_ABBREVIATION = re.compile(
+    r"(?:\b\w|\bст|\bп|\bпп|\bг|\bгг|\bт\.е|\bт\.д|\bт\.п|\bим|\bрис|\bсм|\bстр|\bтел|\bтг"
+    r"|\bжж|\be\.g|\bi\.e|\betc|\bMr|\bDr|\bNo|\bArt|\bvs|\bPh\.D)\.$",
+    re.IGNORECASE,
+)
+MIN_SENTENCE_CHARS = 20
+
+
+@dataclass(frozen=True)
+class Answering:
+    """How answers are built; defaults chosen on development halves (docs/answers.md)."""
+
+    passages: int = 5  # top passages whose sentences compete
+    sentences: int = 3  # at most this many sentences in an answer
+    min_score: float = 0.80  # below this best score: not_found
+    rank_bonus: float = 0.02  # added to a sentence of the first passage, less further down
+    word_weight: float = 0.05  # times the share of the question's terms in the sentence
+    duplicate: float = 0.93  # cosine above which two sentences say the same thing
+
+
+@dataclass(frozen=True)
+class Supported:
+    """One sentence of the answer, with where it stands in its document."""
+
+    marker: int
+    hit: Hit
+    sentence: str
+    char_start: int  # in the document's text, like the passage's own offsets
+    char_end: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    status: Status
+    answer: str
+    citations: list[Supported]
+    evidence: list[Hit]
+    best_score: float
+    took_ms: float
+    answerer: Literal["extractive", "generative"] = "extractive"
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """[start, end) of each sentence of ``text`` with at least MIN_SENTENCE_CHARS
+    characters, trimmed of surrounding space."""
+    spans, start = [], 0
+    for match in _END.finditer(text):
+        if "\n" in match.group() or not _ABBREVIATION.search(text[start : match.start()]):
+            spans.append((start, match.start()))
+            start = match.end()
+    spans.append((start, len(text)))
+    trimmed = []
+    for begin, end in spans:
+        piece = text[begin:end]
+        left = len(piece) - len(piece.lstrip())
+        right = len(piece.rstrip())
+        sentence = piece[left:right]
+        if len(sentence) >= MIN_SENTENCE_CHARS and not _not_a_sentence(sentence):
+            trimmed.append((begin + left, begin + right))
+    return trimmed
+
+
+def _not_a_sentence(line: str) -> bool:
+    """Headings ("Статья 5. Регистрация…", "# Title") and lines that are all emphasis (a
+    glossary's "*каз. қандас (англ. kandas)*") name a topic; they answer nothing."""
+    return parse_heading(line) is not None or (line.startswith("*") and line.endswith("*"))
+
+
+def _word_share(question: str, sentence: str, lang: str) -> float:
+    asked = set(analyze(question, lang))
+    return len(asked & set(analyze(sentence, lang))) / len(asked) if asked else 0.0
+
+
+def answer(
+    store: Store,
+    question: str,
+    filters: Filters | None = None,
+    mode: Mode = "hybrid",
+    settings: Answering = Answering(),
+) -> Answer:
+    started = time.perf_counter()
+    evidence = search(store, question, settings.passages, filters, mode).results
+    return compose(store, question, evidence, settings, started)
+
+
+def compose(
+    store: Store,
+    question: str,
+    evidence: list[Hit],
+    settings: Answering = Answering(),
+    started: float | None = None,
+) -> Answer:
+    """The answer from passages already found (the evaluation reuses one search for many
+    settings)."""
+    started = started or time.perf_counter()
+    evidence = evidence[: settings.passages]
+    candidates = [(hit, start, end) for hit in evidence for start, end in sentence_spans(hit.text)]
+    if not candidates:
+        return Answer(question, "not_found", "", [], evidence, 0.0, _ms(started))
+    texts = [hit.text[start:end] for hit, start, end in candidates]
+    query = store.embedder.embed([question], "query")[0]
+    vectors = store.embedder.embed(texts, "passage")
+    scores = vectors @ query
+    for i, (hit, _, _) in enumerate(candidates):
+        scores[i] += settings.rank_bonus / hit.rank
+        scores[i] += settings.word_weight * _word_share(question, texts[i], hit.lang)
+    best = float(scores.max())
+    if best < settings.min_score:
+        return Answer(question, "not_found", "", [], evidence, best, _ms(started))
+    chosen: list[int] = []
+    for i in np.argsort(-scores):
+        if len(chosen) == settings.sentences or scores[i] < settings.min_score:
+            break
+        if all(float(vectors[i] @ vectors[j]) < settings.duplicate for j in chosen):
+            chosen.append(int(i))
+    chosen.sort(key=lambda i: (candidates[i][0].rank, candidates[i][1]))
+    citations = []
+    for marker, i in enumerate(chosen, start=1):
+        hit, start, end = candidates[i]
+        offset = hit.citation.char_start
+        citations.append(
+            Supported(
+                marker, hit, texts[i], offset + start, offset + end, round(float(scores[i]), 4)
+            )
+        )
+    text = " ".join(f"{c.sentence} [{c.marker}]" for c in citations)
+    return Answer(question, "answered", text, citations, evidence, best, _ms(started))
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
