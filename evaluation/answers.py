@@ -30,7 +30,12 @@ from .runner import build_store
 from .tasks import Passage, Question, Setting, _gzip_json, _sample
 
 SAMPLE = 300  # questions per setting (both halves)
-GRID = dict(rank_bonus=(0.0, 0.02, 0.05), word_weight=(0.0, 0.05, 0.1))
+HEADER = (
+    "| setting | test questions | answered (test) | not_found (test) "
+    "| answered, never not_found (test) | answered (dev) | not_found (dev) |\n"
+    "|---|---|---|---|---|---|---|"
+)
+GRID = dict(rank_bonus=(0.02, 0.05), other_language_bonus=(0.0, 0.03, 0.06, 0.09))
 
 
 @dataclass(frozen=True)
@@ -141,9 +146,9 @@ def main() -> None:
             found = ask_all(setting, store, canonical)
             results[name] = {}
             for bonus in GRID["rank_bonus"]:
-                for weight in GRID["word_weight"]:
-                    variant = replace(loose, rank_bonus=bonus, word_weight=weight)
-                    results[name][(bonus, weight)] = [
+                for across in GRID["other_language_bonus"]:
+                    variant = replace(loose, rank_bonus=bonus, other_language_bonus=across)
+                    results[name][(bonus, across)] = [
                         Asked(
                             question.half,
                             gold[question.id],
@@ -172,14 +177,16 @@ def write_report(results, corpora: Path, seconds: float) -> None:
             for t in thresholds
         ),
     )
-    _, (bonus, weight), threshold = best
+    _, (bonus, across), threshold = best
     rows = []
     for name, by_variant in results.items():
-        dev = rates(half(by_variant[(bonus, weight)], "dev"), threshold)
-        test = rates(half(by_variant[(bonus, weight)], "test"), threshold)
-        count = len(half(by_variant[(bonus, weight)], "test"))
+        dev = rates(half(by_variant[(bonus, across)], "dev"), threshold)
+        test = rates(half(by_variant[(bonus, across)], "test"), threshold)
+        count = len(half(by_variant[(bonus, across)], "test"))
+        ceiling = rates(half(by_variant[(bonus, across)], "test"), -1.0)[0]
         rows.append(
-            f"| {name} | {count} | {test[0]:.3f} | {test[1]:.3f} | {dev[0]:.3f} | {dev[1]:.3f} |"
+            f"| {name} | {count} | {test[0]:.3f} | {test[1]:.3f} | {ceiling:.3f} "
+            f"| {dev[0]:.3f} | {dev[1]:.3f} |"
         )
     text = f"""# Answers
 
@@ -193,11 +200,14 @@ share whose answer contains the gold answer string — and with the gold paragra
 out — **not_found** is the share rightly answered "not_found". Cross-lingual settings ask in
 one language over paragraphs in the other; the gold string is then the other language's.
 
-Chosen on the development halves (the mean of the two rates over all settings): threshold
-`min_score = {threshold}`, `rank_bonus = {bonus}`, `word_weight = {weight}`.
+"Answered, never not_found" is the share when every question gets its best sentences,
+whatever their score: the ceiling that the threshold trades against not_found.
 
-| setting | test questions | answered (test) | not_found (test) | answered (dev) | not_found (dev) |
-|---|---|---|---|---|---|
+Chosen on the development halves (the mean of the two rates over all settings): threshold
+`min_score = {threshold}`, `rank_bonus = {bonus}`, `other_language_bonus = {across}`
+(grid: {GRID}; thresholds 0.70–0.95 by 0.005).
+
+{HEADER}
 {chr(10).join(rows)}
 """
     output = Path(__file__).resolve().parent.parent / "docs" / "answers.md"

@@ -3,8 +3,10 @@ one cited to its document, page, heading and exact character offsets.
 
 Search finds the passages (hybrid, so an English question reaches a Russian law); each of
 the top passages is cut into sentences, and every sentence is scored by the model's cosine
-between the question and the sentence, plus a little for the rank of its passage and for
-the question's words it contains (in the sentence's own language). The best sentences are
+between the question and the sentence, plus a little for the rank of its passage, and a
+little for being in another language than the question (the model scores sentences in the
+question's own language higher, and a threshold shared by both would refuse every answer
+found across languages). The best sentences are
 taken, skipping any that says again what a chosen one says (the same article in another
 language, a repeated definition), and put in order of passage, then of place in the
 document. When no sentence scores above ``min_score`` the answer is "not_found": unrelated
@@ -22,8 +24,9 @@ from typing import Literal
 import numpy as np
 
 from ingest.chunking import parse_heading
+from ingest.language import detect_language
+from ingest.normalize import normalize_text
 
-from .analysis import analyze
 from .search import Filters, Hit, Mode, search
 from .store import Store
 
@@ -38,6 +41,8 @@ _ABBREVIATION = re.compile(
     re.IGNORECASE,
 )
 MIN_SENTENCE_CHARS = 20
+SENTENCE_CLOSERS = ".!?…;:)»\"”'"
+TITLE_WORDS = 15
 
 
 @dataclass(frozen=True)
@@ -46,9 +51,9 @@ class Answering:
 
     passages: int = 5  # top passages whose sentences compete
     sentences: int = 3  # at most this many sentences in an answer
-    min_score: float = 0.80  # below this best score: not_found
+    min_score: float = 0.88  # below this best score: not_found
     rank_bonus: float = 0.02  # added to a sentence of the first passage, less further down
-    word_weight: float = 0.05  # times the share of the question's terms in the sentence
+    other_language_bonus: float = 0.06  # added to sentences not in the question's language
     duplicate: float = 0.93  # cosine above which two sentences say the same thing
 
 
@@ -97,14 +102,14 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
 
 def _not_a_sentence(line: str) -> bool:
-    """Headings ("Статья 5. Регистрация…", "# Title") and lines that are all emphasis (a
-    glossary's "*каз. қандас (англ. kandas)*") name a topic; they answer nothing."""
-    return parse_heading(line) is not None or (line.startswith("*") and line.endswith("*"))
-
-
-def _word_share(question: str, sentence: str, lang: str) -> float:
-    asked = set(analyze(question, lang))
-    return len(asked & set(analyze(sentence, lang))) / len(asked) if asked else 0.0
+    """Headings ("Статья 5. Регистрация…", "# Title"), titles (a few words with no closing
+    punctuation) and lines that are all emphasis (a glossary's "*каз. қандас (англ.
+    kandas)*") name a topic; they answer nothing."""
+    return (
+        parse_heading(line) is not None
+        or (line.startswith("*") and line.endswith("*"))
+        or (line[-1] not in SENTENCE_CLOSERS and len(line.split()) < TITLE_WORDS)
+    )
 
 
 def answer(
@@ -137,9 +142,10 @@ def compose(
     query = store.embedder.embed([question], "query")[0]
     vectors = store.embedder.embed(texts, "passage")
     scores = vectors @ query
+    asked_in = detect_language(normalize_text(question))
     for i, (hit, _, _) in enumerate(candidates):
         scores[i] += settings.rank_bonus / hit.rank
-        scores[i] += settings.word_weight * _word_share(question, texts[i], hit.lang)
+        scores[i] += settings.other_language_bonus * (hit.lang != asked_in)
     best = float(scores.max())
     if best < settings.min_score:
         return Answer(question, "not_found", "", [], evidence, best, _ms(started))

@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS documents (
     pages TEXT NOT NULL,
     added_at TEXT NOT NULL,
     updated_at TEXT,
-    ocr_pages TEXT NOT NULL DEFAULT '[]'
+    ocr_pages TEXT NOT NULL DEFAULT '[]',
+    work TEXT
 );
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -57,7 +58,7 @@ CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(document_id);
 
 DOCUMENT_COLUMNS = (
     "id, sha256, filename, media_type, title, author, year, doc_type, "
-    "source_url, language, languages, added_at, updated_at, ocr_pages, "
+    "source_url, language, languages, added_at, updated_at, ocr_pages, work, "
     "(SELECT COUNT(*) FROM chunks WHERE document_id = documents.id) AS chunks, "
     "(SELECT COUNT(*) FROM json_each(documents.pages)) AS page_count"
 )
@@ -67,7 +68,7 @@ CHUNK_COLUMNS = (
 )
 
 
-EDITABLE = ("title", "author", "year", "doc_type", "source_url", "language")
+EDITABLE = ("title", "author", "year", "doc_type", "source_url", "language", "work")
 CONTENT_FIELDS = (
     "sha256",
     "filename",
@@ -82,6 +83,7 @@ CONTENT_FIELDS = (
     "text",
     "pages",
     "ocr_pages",
+    "work",
 )
 
 
@@ -101,6 +103,7 @@ def _content(doc: PreparedDocument) -> tuple:
         doc.text,
         json.dumps([[p.number, p.start, p.end] for p in doc.pages]),
         json.dumps(list(doc.ocr_pages)),
+        doc.work,
     )
 
 
@@ -124,6 +127,7 @@ class DocumentRecord:
     added_at: str
     updated_at: str | None
     ocr_pages: list[int]  # pages whose text was read by OCR
+    work: str | None  # the text this document is a language version of (parallel articles)
     chunks: int
     page_count: int
 
@@ -171,6 +175,8 @@ class Catalog:
             self._db.execute(
                 "ALTER TABLE documents ADD COLUMN ocr_pages TEXT NOT NULL DEFAULT '[]'"
             )
+        if "work" not in columns:  # a catalog written before parallel versions
+            self._db.execute("ALTER TABLE documents ADD COLUMN work TEXT")
 
     def close(self) -> None:
         with self._lock:
@@ -333,6 +339,39 @@ class Catalog:
             (document_id,),
         )
         return [ChunkRecord(**dict(r)) for r in rows]
+
+    def outline(self, document_id: int) -> list[ChunkRecord]:
+        """A document's passages without their text (headings, places, offsets)."""
+        columns = CHUNK_COLUMNS.replace(" text,", " '' AS text,")
+        rows = self._query(
+            f"SELECT {columns} FROM chunks WHERE document_id = ? ORDER BY ordinal",
+            (document_id,),
+        )
+        return [ChunkRecord(**dict(r)) for r in rows]
+
+    def under_heading(self, document_id: int, labels: list[str]) -> list[ChunkRecord]:
+        """The passages whose heading path ends with one of ``labels`` ("Статья 10")."""
+        tests = " OR ".join("heading = ? OR heading LIKE ?" for _ in labels)
+        params = [value for label in labels for value in (label, f"% › {label}")]
+        rows = self._query(
+            f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE document_id = ? AND ({tests}) "
+            "ORDER BY ordinal",
+            (document_id, *params),
+        )
+        return [ChunkRecord(**dict(r)) for r in rows]
+
+    def vectors_of(self, ids: list[int]) -> np.ndarray:
+        """The stored vectors of these passages, in this order."""
+        marks = ",".join("?" * len(ids))
+        rows = self._query(f"SELECT id, vector FROM chunks WHERE id IN ({marks})", tuple(ids))
+        found = {r[0]: np.frombuffer(r[1], dtype=np.float32) for r in rows}
+        return np.stack([found[i] for i in ids])
+
+    def documents_of_work(self, work: str) -> list[DocumentRecord]:
+        rows = self._query(
+            f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE work = ? ORDER BY id", (work,)
+        )
+        return [_document(r) for r in rows]
 
     def chunks_by_id(self, ids: list[int]) -> dict[int, ChunkRecord]:
         marks = ",".join("?" * len(ids))

@@ -30,6 +30,7 @@ from ingest.normalize import normalize_text
 
 from .analysis import analyze
 from .catalog import ChunkRecord, DocumentRecord
+from .parallel import versions
 from .store import Indexes, Store
 
 Mode = Literal["hybrid", "dense", "keyword"]
@@ -53,6 +54,16 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Parallel:
+    """The same place of the same article in another language version of the document."""
+
+    chunk_id: int
+    lang: str
+    text: str
+    citation: Citation
+
+
+@dataclass(frozen=True)
 class Hit:
     rank: int
     score: float
@@ -60,6 +71,7 @@ class Hit:
     text: str
     lang: str
     citation: Citation
+    parallel: tuple[Parallel, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -274,6 +286,12 @@ def search(
                 text=chunk.text,
                 lang=chunk.lang,
                 citation=cite(chunk, documents[chunk.document_id]),
+                parallel=tuple(
+                    Parallel(version.id, version.lang, version.text, cite(version, document))
+                    for version, document in versions(
+                        store.catalog, chunk, documents[chunk.document_id]
+                    )
+                ),
             )
         )
     took_ms = round((time.perf_counter() - started) * 1000, 2)

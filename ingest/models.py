@@ -66,6 +66,7 @@ class Metadata:
     doc_type: str | None = None
     source_url: str | None = None
     language: str | None = None
+    work: str | None = None  # shared by the language versions of one text (a law in kk/ru/en)
 
 
 @dataclass(frozen=True)
@@ -86,4 +87,5 @@ class PreparedDocument:
     languages: tuple[str, ...]
     chunks: tuple[Chunk, ...] = field(default=())
     ocr_pages: tuple[int, ...] = ()  # pages read by OCR, whose text may hold misreadings
+    work: str | None = None
     original: bytes = field(default=b"", repr=False)  # the file as given, kept by the store

@@ -71,5 +71,6 @@ def prepare(data: bytes, filename: str, metadata: Metadata, chunker: Chunker) ->
         languages=tuple(languages),
         chunks=tuple(chunks),
         ocr_pages=extracted.ocr_pages,
+        work=metadata.work,
         original=data,
     )

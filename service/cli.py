@@ -60,12 +60,15 @@ def cli() -> None:
 @click.option("--doc-type", type=click.Choice(DOC_TYPES))
 @click.option("--source-url")
 @click.option("--language", help="Language code, when detection should be overridden.")
+@click.option("--work", help="A key shared by the language versions of one text.")
 @click.option(
     "--replace",
     is_flag=True,
     help="A file named like a document in the collection replaces it (a new version).",
 )
-def ingest(paths, data_dir, title, author, year, doc_type, source_url, language, replace) -> None:
+def ingest(
+    paths, data_dir, title, author, year, doc_type, source_url, language, work, replace
+) -> None:
     """Add files and folders (PDF, DOCX, HTML, TXT, Markdown).
 
     A folder's metadata.json (file name → title, year, doc_type, …) gives its files their
@@ -78,7 +81,7 @@ def ingest(paths, data_dir, title, author, year, doc_type, source_url, language,
 
     from .core import files_to_ingest
 
-    metadata = Metadata(title, author, year, doc_type, source_url, language)
+    metadata = Metadata(title, author, year, doc_type, source_url, language, work)
     koshqon = open_koshqon(data_dir)
     try:
         files = list(files_to_ingest(list(paths)))
@@ -328,10 +331,13 @@ def docs_list(as_json, data_dir) -> None:
 @click.option("--doc-type", type=click.Choice(DOC_TYPES))
 @click.option("--source-url")
 @click.option("--language", help="Language code, e.g. kk, ru, en.")
+@click.option("--work", help="A key shared by the language versions of one text.")
 @data_dir_option
-def docs_edit(document_id, title, author, year, doc_type, source_url, language, data_dir) -> None:
+def docs_edit(
+    document_id, title, author, year, doc_type, source_url, language, work, data_dir
+) -> None:
     """Change a document's metadata (PATCH /documents/ID); other fields stay as they are."""
-    metadata = Metadata(title, author, year, doc_type, source_url, language)
+    metadata = Metadata(title, author, year, doc_type, source_url, language, work)
     try:
         document = open_koshqon(data_dir).update(document_id, metadata)
     except KoshqonError as error:

@@ -12,6 +12,7 @@ from pathlib import Path
 from index.answer import Answer, Answering, answer
 from index.catalog import ChunkRecord, DocumentRecord
 from index.embedder import SentenceTransformerEmbedder, load_embedder
+from index.parallel import link_versions
 from index.reindex import reindex as rebuild_from_originals
 from index.search import Filters, Mode, SearchResult, search
 from index.store import AddResult, Store
@@ -92,6 +93,11 @@ def too_large(what: str, settings: Settings) -> FileTooLarge:
     )
 
 
+def metadata_of(record: DocumentRecord) -> Metadata:
+    """What the librarian said about a document, to carry into a rebuilt or new version."""
+    return Metadata(**{f.name: getattr(record, f.name) for f in fields(Metadata)})
+
+
 def merge(base: Metadata | None, override: Metadata | None) -> Metadata | None:
     if base is None or override is None:
         return override or base
@@ -141,15 +147,7 @@ def reindex(settings: Settings) -> Iterator[DocumentRecord]:
     embedder, chunker = _model_and_chunker(settings)
 
     def rebuild(record: DocumentRecord, data: bytes) -> PreparedDocument:
-        kept = Metadata(
-            record.title,
-            record.author,
-            record.year,
-            record.doc_type,
-            record.source_url,
-            record.language,
-        )
-        return prepare(data, record.filename, kept, chunker)
+        return prepare(data, record.filename, metadata_of(record), chunker)
 
     return rebuild_from_originals(settings.data_dir, embedder, rebuild)
 
@@ -177,7 +175,10 @@ class Koshqon:
         if existing:
             return AddResult(existing, created=False)
         prepared = prepare(data, filename, validated(metadata or Metadata()), self.chunker)
-        return self.store.add(prepared)
+        result = self.store.add(prepared)
+        if result.created:  # another language's version of a document here? link them
+            return replace(result, document=link_versions(self.store, result.document))
+        return result
 
     def replace_file(
         self, document_id: int, data: bytes, filename: str, metadata: Metadata | None = None
@@ -188,7 +189,7 @@ class Koshqon:
         old = self.store.catalog.document(document_id)
         if old is None:
             raise DocumentNotFound(f"no document with id {document_id}")
-        kept = Metadata(old.title, old.author, old.year, old.doc_type, old.source_url)
+        kept = replace(metadata_of(old), language=None)  # detected anew from the new text
         prepared = prepare(data, filename, validated(merge(kept, metadata)), self.chunker)
         return self.store.replace(document_id, prepared)
 

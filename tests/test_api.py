@@ -68,7 +68,8 @@ def test_search_response_has_the_documented_shape(client):
     assert set(body) == {"query", "query_lang", "mode", "took_ms", "results"}
     assert (body["query"], body["query_lang"], body["mode"]) == ("Who are kandas?", "en", "hybrid")
     hit = body["results"][0]
-    assert set(hit) == {"rank", "score", "chunk_id", "text", "lang", "citation"}
+    assert set(hit) == {"rank", "score", "chunk_id", "text", "lang", "citation", "parallel"}
+    assert hit["parallel"] == []  # no other language version of the glossary here
     assert set(hit["citation"]) == {
         "document_id",
         "title",
@@ -290,3 +291,21 @@ def test_a_scan_is_read_by_ocr_and_its_passages_say_so(client):
     assert hits[0]["citation"]["document_id"] == document["id"]
     assert hits[0]["citation"]["ocr"] is True
     assert "Accessory Kit" in hits[0]["text"].title()
+
+
+def test_versions_declared_by_the_librarian_link_their_articles(client):
+    """Two texts on one subject are not taken for versions of each other; a librarian who
+    says they are (the same work key) gets their articles linked."""
+    guide = upload(client, RIGHTS_EN).json()
+    regulation = upload(client, ROOT / "corpus" / "internal-migrants-rights.kk.txt").json()
+    assert (guide["work"], regulation["work"]) == (None, None)
+    hit = client.get("/search", params={"q": "Why register", "lang": "en"}).json()["results"][0]
+    assert hit["parallel"] == []
+    for document in (guide, regulation):
+        edited = client.patch(f"/documents/{document['id']}", json={"work": "migrants-rights"})
+        assert edited.json()["work"] == "migrants-rights"
+    hit = client.get("/search", params={"q": "Why register", "lang": "en"}).json()["results"][0]
+    number = hit["citation"]["heading"].rsplit("Article ", 1)[1]
+    assert [v["citation"]["heading"].rsplit(" › ", 1)[-1] for v in hit["parallel"]] == [
+        f"{number}-бап"
+    ]

@@ -50,3 +50,21 @@ def test_question_finds_the_article_in_the_other_languages(constitution, lang, q
         assert all(hit["lang"] == target for hit in body["results"])
         found = [(hit["citation"]["heading"] or "").rsplit(" › ", 1)[-1] for hit in body["results"]]
         assert ARTICLE_LABEL[target].format(article) in found, (target, found)
+
+
+def test_the_three_versions_are_found_to_be_one_text(constitution):
+    documents = constitution.get("/documents").json()["documents"]
+    works = {d["work"] for d in documents}
+    assert len(works) == 1 and None not in works, works
+
+
+def test_a_hit_lists_the_same_article_in_the_other_languages(constitution):
+    hits = constitution.get(
+        "/search", params={"q": "свобода передвижения и выбора места жительства", "lang": "ru"}
+    ).json()["results"]
+    hit = next(h for h in hits if h["citation"]["heading"].endswith("Статья 21"))
+    versions = {v["lang"]: v for v in hit["parallel"]}
+    assert set(versions) == {"kk", "en"}
+    assert versions["kk"]["citation"]["heading"].endswith("21-бап")
+    assert versions["en"]["citation"]["heading"].endswith("Article 21")
+    assert "the right to return to the Republic" in versions["en"]["text"]

@@ -6,7 +6,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from ingest.errors import KoshqonError
@@ -14,7 +15,7 @@ from ingest.errors import KoshqonError
 from ..config import Settings, get_settings
 from ..core import Koshqon, too_large
 from ..jobs import Jobs
-from .routes import ask, documents, health, jobs, search
+from .routes import ask, documents, health, jobs, search, web
 from .schemas import Problem
 
 PROBLEM_JSON = "application/problem+json"
@@ -46,12 +47,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    for module in (search, ask, documents, jobs, health):
+    for module in (search, ask, documents, jobs, health, web):
         app.include_router(module.router)
-
-    @app.get("/", include_in_schema=False)
-    def home():
-        return RedirectResponse("/docs")
+    app.mount("/static", StaticFiles(directory=web.WEB / "static"), name="static")
 
     @app.middleware("http")
     async def refuse_oversized_uploads(request: Request, call_next):

@@ -28,6 +28,13 @@ class Citation(Model):
     )
 
 
+class ParallelVersion(Model):
+    chunk_id: int
+    lang: str
+    text: str = Field(description="The same place of the same article, in this language.")
+    citation: Citation
+
+
 class SearchHit(Model):
     rank: int
     score: float = Field(description="Cosine similarity between question and passage.")
@@ -35,6 +42,9 @@ class SearchHit(Model):
     text: str = Field(description="The exact passage, as stored in the catalog.")
     lang: str
     citation: Citation
+    parallel: list[ParallelVersion] = Field(
+        description="The passage's article in the document's other language versions."
+    )
 
 
 class AskRequest(Model):
@@ -94,6 +104,9 @@ class Document(Model):
     ocr_pages: list[int] = Field(
         description="Pages without a usable text layer, read from their image by OCR."
     )
+    work: str | None = Field(
+        description="Shared by the language versions of one text, whose articles are linked."
+    )
     chunks: int = Field(description="Number of passages indexed.")
 
 
@@ -106,6 +119,9 @@ class DocumentUpdate(Model):
     doc_type: str | None = Field(None, description="law, study, report, article, guide, …")
     source_url: str | None = None
     language: str | None = Field(None, pattern=r"^[a-z]{2,3}$")
+    work: str | None = Field(
+        None, description="A key shared by the language versions of one text, e.g. a law."
+    )
 
 
 class DocumentAdded(Document):

@@ -44,8 +44,11 @@ def metadata_form(
     doc_type: Annotated[str | None, Form(description=", ".join(DOC_TYPES))] = None,
     source_url: Annotated[str | None, Form()] = None,
     language: Annotated[str | None, Form(pattern=r"^[a-z]{2,3}$")] = None,
+    work: Annotated[
+        str | None, Form(description="Shared by the language versions of one text.")
+    ] = None,
 ) -> Metadata:
-    return Metadata(title, author, year, doc_type, source_url, language)
+    return Metadata(title, author, year, doc_type, source_url, language, work)
 
 
 MetadataForm = Annotated[Metadata, Depends(metadata_form)]

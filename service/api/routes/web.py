@@ -1,0 +1,139 @@
+"""The web page: search and ask, the document view and the librarian's view.
+
+Pages are rendered on the server from the same route functions the JSON API serves, so a
+page shows exactly what the API returns. The one script (static/app.js) uploads, edits and
+deletes through the JSON API, and scrolls to the cited passage.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Cookie, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader
+
+from index.search import Mode
+from ingest.errors import KoshqonError
+from ingest.pipeline import DOC_TYPES
+
+from ...web import i18n
+from ...web.markup import highlighted, linked_markers, marked, view_url
+from ..deps import KoshqonDep
+from ..schemas import AskRequest
+from .ask import ask as ask_api
+from .documents import get_document, list_documents
+from .search import search as search_api
+
+WEB = Path(__file__).resolve().parents[2] / "web"
+RESULTS_SHOWN = 10
+YEAR = 60 * 60 * 24 * 365
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(
+    env=Environment(
+        loader=FileSystemLoader(WEB / "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+)
+templates.env.filters.update(highlighted=highlighted, marked=marked)
+templates.env.globals.update(view_url=view_url, linked_markers=linked_markers)
+
+
+def page(
+    request: Request,
+    template: str,
+    ui: str | None,
+    remembered: str | None,
+    status: int = 200,
+    **context,
+) -> HTMLResponse:
+    """Render a page in the chosen interface language; a language asked for by `?ui=` is
+    remembered in a cookie for the next pages."""
+    language = i18n.choose(ui, remembered)
+    response = templates.TemplateResponse(
+        request,
+        template,
+        {
+            "t": i18n.STRINGS[language],
+            "ui": language,
+            "languages": i18n.NATIVE_NAMES,
+            **context,
+        },
+        status_code=status,
+    )
+    if ui == language:
+        response.set_cookie(i18n.COOKIE, language, max_age=YEAR, samesite="lax")
+    return response
+
+
+UiParam = Annotated[str | None, Query(description="Interface language: kk, ru or en.")]
+UiCookie = Annotated[str | None, Cookie(alias=i18n.COOKIE)]
+
+
+@router.get("/", response_class=HTMLResponse)
+def search_page(
+    request: Request,
+    koshqon: KoshqonDep,
+    ui: UiParam = None,
+    remembered: UiCookie = None,
+    q: Annotated[str, Query(max_length=2000)] = "",
+    lang: Annotated[list[str] | None, Query()] = None,
+    mode: Mode = "hybrid",
+    action: Literal["search", "ask"] = "search",
+) -> HTMLResponse:
+    """The query box; below it the ranked passages or, for "ask", the cited answer."""
+    context = {"q": q, "lang": lang or [], "mode": mode, "action": action, "error": None}
+    try:
+        if q.strip() and action == "ask":
+            question = AskRequest(question=q, lang=lang, mode=mode)
+            context["answer"] = ask_api(koshqon, question).model_dump()
+        elif q.strip():
+            found = search_api(
+                koshqon, q=q, k=RESULTS_SHOWN, lang=lang, doc_id=None, doc_type=None, mode=mode
+            )
+            context["results"] = found.model_dump()["results"]
+    except KoshqonError as error:
+        context["error"] = str(error)
+    return page(request, "search.html", ui, remembered, **context)
+
+
+@router.get("/view/documents/{document_id}", response_class=HTMLResponse)
+def document_page(
+    request: Request,
+    koshqon: KoshqonDep,
+    document_id: int,
+    ui: UiParam = None,
+    remembered: UiCookie = None,
+    chunk: int | None = None,
+    start: int | None = None,
+    end: int | None = None,
+) -> HTMLResponse:
+    """Metadata and passages in order; the cited passage (and sentence) marked and in view."""
+    try:
+        document = get_document(koshqon, document_id).model_dump()
+    except KoshqonError as error:
+        return page(request, "error.html", ui, remembered, error.status, error=str(error))
+    return page(
+        request,
+        "document.html",
+        ui,
+        remembered,
+        document=document,
+        chunk=chunk,
+        start=start,
+        end=end,
+    )
+
+
+@router.get("/library", response_class=HTMLResponse)
+def library_page(
+    request: Request, koshqon: KoshqonDep, ui: UiParam = None, remembered: UiCookie = None
+) -> HTMLResponse:
+    """Upload with metadata, ingestion progress, and each document to edit or delete."""
+    documents = list_documents(koshqon).model_dump()["documents"]
+    return page(request, "library.html", ui, remembered, documents=documents, doc_types=DOC_TYPES)

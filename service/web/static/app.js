@@ -1,0 +1,141 @@
+// Koshqon's web page: the few things that need a script (uploads with their progress,
+// metadata edits, deletes, bringing the cited passage into view). Everything else is
+// server-rendered HTML that works without it. No library, no build step.
+"use strict";
+
+const ui = JSON.parse(document.getElementById("ui-strings").textContent);
+const POLL_MS = 500;
+
+function format(template, values) {
+  return template.replace(/\{(\w+)\}/g, (all, name) => (name in values ? values[name] : all));
+}
+
+// Calls the JSON API; a problem+json error becomes an Error carrying its detail.
+async function api(url, options = {}) {
+  const response = await fetch(url, options);
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.detail || `${response.status} ${response.statusText}`);
+  return body;
+}
+
+// The form's fields that were filled in: empty ones mean "not given", not "erase".
+function filledIn(form) {
+  const data = new FormData(form);
+  for (const [name, value] of [...data]) {
+    if (value === "" || (value instanceof File && !value.name)) data.delete(name);
+  }
+  return data;
+}
+
+// Re-reads the document table from the server, keeping the rest of the page as it is.
+async function refreshDocuments() {
+  const html = await (await fetch(location.pathname + location.search)).text();
+  const fresh = new DOMParser().parseFromString(html, "text/html").getElementById("documents");
+  document.getElementById("documents").replaceWith(fresh);
+}
+
+function showOutcomes(progress, results) {
+  const list = progress.querySelector(".outcomes");
+  list.replaceChildren(
+    ...results.map((r) => {
+      const item = document.createElement("li");
+      item.className = r.status;
+      item.textContent = `${r.filename}: ${ui["status_" + r.status]}${r.reason ? ` (${r.reason})` : ""}`;
+      return item;
+    }),
+  );
+}
+
+function showJob(progress, job) {
+  const bar = progress.querySelector("progress");
+  bar.max = job.total;
+  bar.value = job.done;
+  progress.querySelector(".summary").textContent = format(ui.progress, job);
+  showOutcomes(progress, job.results);
+}
+
+// One file goes to POST /documents; several become a background job whose progress is
+// polled from GET /jobs/{id} until it is finished.
+async function upload(form) {
+  const progress = document.getElementById("progress");
+  const bar = progress.querySelector("progress");
+  const data = filledIn(form);
+  const files = data.getAll("files");
+  data.delete("files");
+  progress.hidden = false;
+  bar.removeAttribute("value");
+  progress.querySelector(".summary").textContent = ui.uploading;
+  progress.querySelector(".outcomes").replaceChildren();
+  if (files.length === 1) {
+    data.append("file", files[0]);
+    const added = await api("/documents", { method: "POST", body: data });
+    bar.max = bar.value = 1;
+    progress.querySelector(".summary").textContent = "";
+    showOutcomes(progress, [{ filename: added.filename, status: added.status }]);
+  } else {
+    files.forEach((file) => data.append("files", file));
+    let job = await api("/jobs", { method: "POST", body: data });
+    showJob(progress, job);
+    while (job.state !== "finished") {
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      job = await api(`/jobs/${job.id}`);
+      showJob(progress, job);
+    }
+  }
+  form.reset();
+  await refreshDocuments();
+}
+
+// PATCH takes JSON; only the fields given are changed.
+async function saveMetadata(form) {
+  const changes = Object.fromEntries(filledIn(form));
+  if ("year" in changes) changes.year = Number(changes.year);
+  await api(`/documents/${form.dataset.document}`, {
+    method: "PATCH",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(changes),
+  });
+  await refreshDocuments();
+}
+
+async function remove(button) {
+  if (!confirm(format(ui.confirm_delete, { title: button.dataset.title }))) return;
+  await api(`/documents/${button.dataset.delete}`, { method: "DELETE" });
+  await refreshDocuments();
+}
+
+function reportErrors(task, where) {
+  task.catch((error) => {
+    where.hidden = false;
+    where.textContent = error.message;
+    where.classList.add("error");
+  });
+}
+
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (form.id === "upload") {
+    event.preventDefault();
+    const summary = document.querySelector("#progress .summary");
+    summary.classList.remove("error");
+    reportErrors(upload(form), summary);
+  } else if (form.dataset.document) {
+    event.preventDefault();
+    reportErrors(saveMetadata(form), form.querySelector(".status"));
+  }
+});
+
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("button");
+  if (!button) return;
+  const row = button.closest("tr");
+  if (button.hasAttribute("data-edit")) {
+    row.nextElementSibling.hidden = !row.nextElementSibling.hidden;
+  } else if (button.hasAttribute("data-cancel")) {
+    row.hidden = true;
+  } else if (button.dataset.delete) {
+    reportErrors(remove(button), document.getElementById("status"));
+  }
+});
+
+document.querySelector(".passage.cited")?.scrollIntoView({ block: "center" });

@@ -1,0 +1,222 @@
+"""The web page: each view renders in kk, ru and en with nothing fetched from elsewhere, and
+a real headless Chromium uploads a document, finds it in another language, opens a citation
+and deletes it (saving the screenshots of docs/screenshots on the way)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from service.api.app import create_app
+from service.api.routes.web import templates
+from service.web.i18n import LANGUAGES, STRINGS
+from service.web.markup import highlighted, linked_markers, marked
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+RESETTLEMENT_RU = CORPUS / "kandas-resettlement-programmes.ru.html"
+MORE = [
+    CORPUS / "kandas-resettlement-north.kk.md",
+    CORPUS / "labour-migrant-adaptation-regulation.ru.txt",
+]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+QUESTION = "Why did kandas settle in the south?"
+TITLE = "Переселение кандасов: обзор программ"
+CHROMIUM = shutil.which("chromium")
+RESOURCE_TAG = re.compile(r"<(?:script|link|img|iframe)\b[^>]*>", re.IGNORECASE)
+
+
+def upload(client, path: Path, **metadata) -> dict:
+    response = client.post(
+        "/documents", files={"file": (path.name, path.read_bytes())}, data=metadata
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_every_interface_language_has_every_string():
+    assert all(STRINGS[code].keys() == STRINGS["en"].keys() for code in LANGUAGES)
+
+
+def test_markup_escapes_text_and_links_answer_markers():
+    assert highlighted("<b>Кандасы</b> селились", "кандасов") == (
+        "&lt;b&gt;<mark>Кандасы</mark>&lt;/b&gt; селились"
+    )
+    assert marked("ab<c>d", 10, 12, 15) == "ab<mark>&lt;c&gt;</mark>d"
+    assert marked("abc", 10, 5, 6) == "abc"  # a span outside the passage marks nothing
+    cited = {"marker": 1, "chunk_id": 7, "char_start": 3, "char_end": 9}
+    cited["citation"] = {"document_id": 2}
+    assert linked_markers("A & B [1] [2]", [cited]) == (
+        'A &amp; B <a class="marker" href="/view/documents/2?chunk=7&amp;start=3&amp;end=9">'
+        "[1]</a> [2]"
+    )
+
+
+def render_hit(hit: dict, query: str) -> str:
+    macro = '{% from "macros.html" import hit_card with context %}{{ hit_card(hit) }}'
+    return templates.env.from_string(macro).render(t=STRINGS["en"], q=query, hit=hit)
+
+
+def test_a_hit_shows_its_citation_an_ocr_warning_and_its_other_language_versions():
+    citation = {"document_id": 4, "title": "Конституция", "page_start": 3, "page_end": 4}
+    citation |= {"heading": "Раздел I › Статья 7", "label": "Конституция, Статья 7", "ocr": True}
+    version = {"chunk_id": 90, "lang": "kk", "text": "Мемлекеттік тіл — қазақ тілі."}
+    version["citation"] = citation | {"document_id": 5, "label": "Конституция, 7-бап"}
+    hit = {"chunk_id": 12, "lang": "ru", "text": "Государственный язык — казахский.", "rank": 1}
+    hit |= {"citation": citation, "parallel": [version]}
+    card = render_hit(hit, "государственный язык")
+    assert '<a class="label" href="/view/documents/4?chunk=12">Конституция, Статья 7</a>' in card
+    assert "p. 3–4" in card and "Раздел I › Статья 7" in card
+    assert "<mark>Государственный</mark> <mark>язык</mark>" in card
+    assert STRINGS["en"]["ocr_warning"] in card
+    assert f"<summary>{STRINGS['en']['other_versions']}: kk</summary>" in card
+    assert '<a href="/view/documents/5?chunk=90">Конституция, 7-бап</a>' in card
+    del hit["parallel"]  # hits from before parallel versions existed
+    assert "<details" not in render_hit(hit, "")
+
+
+def test_pages_render_in_each_language_and_load_nothing_from_elsewhere(client):
+    document = upload(client, RESETTLEMENT_RU, title=TITLE)
+    pages = ["/", f"/?q={QUESTION}", f"/?q={QUESTION}&action=ask", "/library"]
+    pages.append(f"/view/documents/{document['id']}")
+    for code in LANGUAGES:
+        for path in pages:
+            response = client.get(path, params={"ui": code})
+            assert response.status_code == 200, path
+            assert f'<html lang="{code}">' in response.text
+            for key in ("nav_search", "nav_library", "api_docs"):
+                assert STRINGS[code][key] in response.text
+            tags = RESOURCE_TAG.findall(response.text)
+            assert tags and not [tag for tag in tags if re.search(r"(https?:)?//", tag)]
+    for asset in ("/static/app.js", "/static/style.css"):
+        response = client.get(asset)
+        assert response.status_code == 200
+        assert not re.search(r"https?://|@import", response.text)
+
+
+def test_the_interface_language_is_remembered_in_a_cookie(client):
+    assert '<html lang="ru">' in client.get("/").text  # the default
+    client.get("/library", params={"ui": "kk"})
+    assert STRINGS["kk"]["upload_heading"] in client.get("/library").text
+    client.cookies.clear()
+    client.cookies.set("ui", "yy")
+    assert '<html lang="ru">' in client.get("/", params={"ui": "xx"}).text  # unknown: default
+
+
+def test_results_answers_and_the_cited_passage_are_rendered_on_the_server(client):
+    document = upload(client, RESETTLEMENT_RU, title=TITLE)
+    found = client.get("/", params={"q": QUESTION, "ui": "en"}).text
+    assert f">{TITLE}" in found and '<span class="lang">ru</span>' in found
+    assert "<mark>кандас" in client.get("/", params={"q": "Где селились кандасы?"}).text
+    assert f'href="/view/documents/{document["id"]}?chunk=' in found
+    answered = client.get("/", params={"q": QUESTION, "action": "ask"}).text
+    link = re.search(r'<a class="marker" href="([^"]+)">\[1\]</a>', answered)
+    assert link, answered
+    view = client.get(link[1].replace("&amp;", "&")).text
+    assert view.count('class="passage cited"') == 1 and "<mark>" in view
+    missing = client.get("/view/documents/999")
+    assert missing.status_code == 404 and STRINGS["en"]["not_found"] in missing.text
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serving(settings):
+    """The real app under uvicorn on a free port, in a thread of this process (so it shares
+    the session's loaded model)."""
+    config = uvicorn.Config(create_app(settings), port=free_port(), log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 180
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
+        time.sleep(0.1)
+    try:
+        yield f"http://127.0.0.1:{config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@pytest.fixture
+def browser_page():
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is not installed (bin/setup installs it)"
+    )
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (bin/setup installs Debian's chromium)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(120_000)
+        yield page, sync_api.expect
+        browser.close()
+
+
+def test_a_librarian_and_a_reader_in_a_real_browser(settings, browser_page):
+    page, expect = browser_page
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with serving(settings) as base:
+        # Librarian: one file with its metadata, then two more as a background job.
+        page.goto(f"{base}/library?ui=en")
+        page.set_input_files("#upload input[name=files]", RESETTLEMENT_RU)
+        page.fill("#upload input[name=title]", TITLE)
+        page.fill("#upload input[name=year]", "2025")
+        page.select_option("#upload select[name=doc_type]", "study")
+        page.click("#upload button")
+        row = page.locator("#documents tr", has_text=TITLE)
+        expect(row).to_be_visible()
+        page.set_input_files("#upload input[name=files]", MORE)
+        page.click("#upload button")
+        expect(page.locator("#progress .summary")).to_have_text("2 of 2 processed, 0 failed")
+        expect(page.locator("#documents tbody tr:not(.edit)")).to_have_count(3)
+        row.get_by_role("button", name="Edit").click()
+        page.locator("#documents tr.edit:visible input[name=year]").fill("2024")
+        page.locator("#documents tr.edit:visible").get_by_role("button", name="Save").click()
+        expect(page.locator("#documents tr", has_text=TITLE)).to_contain_text("2024")
+        page.screenshot(path=SCREENSHOTS / "library.png", full_page=True)
+
+        # Reader: an English question finds the Russian passage, then gets a cited answer.
+        page.goto(f"{base}/")
+        page.fill("input[name=q]", QUESTION)
+        page.get_by_role("button", name="Search").click()
+        russian = page.locator(".hit", has=page.locator(".lang", has_text="ru"))
+        expect(russian.locator(".label", has_text=TITLE).first).to_be_visible()
+        expect(page.locator(".hit .text", has_text="южных").first).to_be_visible()
+        page.get_by_role("button", name="Ask").click()
+        marker = page.locator(".answer a.marker").first
+        expect(marker).to_be_visible()
+        page.screenshot(path=SCREENSHOTS / "search.png", full_page=True)
+        marker.click()
+        cited = page.locator(".passage.cited")
+        expect(cited).to_have_count(1)
+        expect(cited.locator("mark")).to_be_visible()
+        expect(cited).to_be_in_viewport()
+        page.screenshot(path=SCREENSHOTS / "document.png", full_page=True)
+
+        # The interface in Kazakh, remembered on the next page; the document deleted.
+        page.click("nav.switch a[hreflang=kk]")
+        expect(page.locator("html")).to_have_attribute("lang", "kk")
+        expect(page.locator("header nav").first).to_contain_text(STRINGS["kk"]["nav_library"])
+        page.goto(f"{base}/library")
+        expect(page.locator("h1")).to_have_text(STRINGS["kk"]["upload_heading"])
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.locator("#documents tr", has_text=TITLE).get_by_role("button").last.click()
+        expect(page.locator("#documents tr", has_text=TITLE)).to_have_count(0)
+        expect(page.locator("#documents tbody tr:not(.edit)")).to_have_count(2)
+        page.goto(f"{base}/?q={QUESTION}")
+        expect(page.locator(".hit").first).to_be_visible()
+        expect(page.locator(".hit .label", has_text=TITLE)).to_have_count(0)
