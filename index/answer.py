@@ -3,15 +3,14 @@ one cited to its document, page, heading and exact character offsets.
 
 Search finds the passages (hybrid, so an English question reaches a Russian law); each of
 the top passages is cut into sentences, and every sentence is scored by the model's cosine
-between the question and the sentence, plus a little for the rank of its passage, and a
+between the question and the sentence, plus a little for the rank of its passage and a
 little for being in another language than the question (the model scores sentences in the
-question's own language higher, and a threshold shared by both would refuse every answer
-found across languages). The best sentences are
-taken, skipping any that says again what a chosen one says (the same article in another
-language, a repeated definition), and put in order of passage, then of place in the
-document. When no sentence scores above ``min_score`` the answer is "not_found": unrelated
-text is worse than none. The weights and the threshold were chosen on the development
-halves of XQuAD and KazQAD (docs/answers.md).
+question's own language higher: one threshold for both refused nearly every answer found
+across languages). The best sentences are taken, skipping any that says again what a
+chosen one says (the same article in another language, a repeated definition), and put in
+order of passage, then of place in the document. When no sentence scores above
+``min_score`` the answer is "not_found": unrelated text is worse than none. The bonuses and
+the threshold were chosen on the development halves of XQuAD and KazQAD (docs/answers.md).
 """
 
 from __future__ import annotations

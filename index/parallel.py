@@ -7,7 +7,7 @@ language has mostly the same article numbers as one already there, and that for 
 80% of them the same-numbered article is, of all, the closest in meaning (cosine of the
 articles' first passages). Article numbers alone would link any two laws of similar length.
 On the Constitution and four laws (ru, kk, en) true versions scored 0.95–1.00, other pairs
-of laws at most 0.47, and two of the project's sample texts on one subject, written as
+of laws at most 0.44, and two of the project's sample texts on one subject, written as
 articles but not translations of each other, 0.67 (docs/parallel.md).
 
 A passage inside an article then has, in each other version, the passage at the same place

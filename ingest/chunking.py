@@ -32,7 +32,8 @@ HEADING_RULES: list[tuple[int, re.Pattern[str], str]] = [
     (4, re.compile(r"^Article\s+(\d+(?:-\d+)*)\s*(?:\.|$)"), "Article {}"),
 ]
 MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*$")
-MAX_HEADING_CHARS = 200
+MAX_HEADING_CHARS = 200  # a Markdown heading; longer is a paragraph marked up oddly
+MAX_ARTICLE_HEADING_CHARS = 500  # "Статья 10-9. …": law titles run to 474 characters
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"«(\[]?[A-ZА-ЯЁӘҒҚҢӨҰҮҺІ0-9])")
 
@@ -56,10 +57,10 @@ class ChunkSpan:
 def parse_heading(line: str) -> Heading | None:
     """The heading a line starts, if it is one (legal divisions or Markdown)."""
     line = line.strip()
-    if not line or len(line) > MAX_HEADING_CHARS:
+    if not line or len(line) > MAX_ARTICLE_HEADING_CHARS:
         return None
     markdown = MARKDOWN_HEADING.match(line)
-    if markdown:
+    if markdown and len(line) <= MAX_HEADING_CHARS:
         inner = parse_heading(markdown.group(2))
         return inner or Heading(len(markdown.group(1)), markdown.group(2))
     for level, pattern, label in HEADING_RULES:

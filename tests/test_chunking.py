@@ -26,6 +26,11 @@ def words(texts: list[str]) -> list[int]:
         ("10-бап", Heading(4, "10-бап")),
         ("Article 10", Heading(4, "Article 10")),
         ("## Кандас", Heading(2, "Кандас")),
+        (  # real titles of articles run to nearly 500 characters
+            "Статья 10-9. Государственный контроль в пределах границ населенных пунктов "
+            + "на объектах социальной инфраструктуры, " * 8,
+            Heading(4, "Статья 10-9"),
+        ),
     ],
 )
 def test_headings_in_three_languages(line, heading):
