@@ -367,6 +367,16 @@ class Catalog:
         found = {r[0]: np.frombuffer(r[1], dtype=np.float32) for r in rows}
         return np.stack([found[i] for i in ids])
 
+    def documents_with_headings(self, patterns: tuple[str, ...]) -> list[DocumentRecord]:
+        """Documents with a passage whose heading path matches one of the LIKE patterns."""
+        tests = " OR ".join("heading LIKE ?" for _ in patterns)
+        rows = self._query(
+            f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id IN "
+            f"(SELECT document_id FROM chunks WHERE {tests}) ORDER BY id",
+            patterns,
+        )
+        return [_document(r) for r in rows]
+
     def documents_of_work(self, work: str) -> list[DocumentRecord]:
         rows = self._query(
             f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE work = ? ORDER BY id", (work,)

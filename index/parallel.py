@@ -32,6 +32,7 @@ ARTICLE = re.compile(
     r"(?:^|› )(?:Статья (\d+(?:-\d+)*)|(\d+(?:-\d+)*)-бап|Article (\d+(?:-\d+)*))$"
 )
 LABELS = ("Статья {}", "{}-бап", "Article {}")
+LABEL_PATTERNS = ("%Статья %", "%-бап", "%Article %")  # SQL LIKE: documents with articles
 MIN_ARTICLES = 3
 MIN_SHARED = 0.6  # share of the smaller document's article numbers found in the other
 MIN_SCORE = 0.8  # share of articles whose closest counterpart has their number
@@ -91,7 +92,7 @@ def version_of(catalog: Catalog, document: DocumentRecord) -> DocumentRecord | N
     if document.work or len(mine) < MIN_ARTICLES:
         return None
     best, best_score = None, MIN_SCORE
-    for other in catalog.documents():
+    for other in catalog.documents_with_headings(LABEL_PATTERNS):
         if other.id == document.id or other.language == document.language:
             continue
         score = same_text_score(catalog, mine, articles(catalog.outline(other.id)))

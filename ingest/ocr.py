@@ -3,11 +3,11 @@ no Unicode mapping.
 
 A page is rendered at 300 dpi by PDFium (pypdfium2) and read by the Tesseract command, one
 process per page with one thread each (Tesseract's own threads made it five times slower on
-two cores), as many pages at once as there are cores. Tesseract's orientation and script
-detection first says how the page is turned and in which script it is written: Latin pages
-are read as English, Cyrillic ones as Russian and Kazakh together (Russian first: with
-Kazakh first, Russian words ran together; the Russian model alone loses ә, ғ, қ, ң, ө, ұ,
-ү, һ, і). The figures are in docs/ingestion.md.
+two cores), as many pages at once as there are cores; PDFium itself is called from one
+thread at a time. Tesseract's orientation and script detection first says how the page is
+turned and in which script it is written: Latin pages are read as English, Cyrillic ones as
+Russian and Kazakh together (Russian first: with Kazakh first, Russian words ran together;
+the Russian model alone loses ә, ғ, қ, ң, ө, ұ, ү, һ, і). The figures are in docs/ingestion.md.
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import lru_cache
 
 import numpy as np
 
@@ -26,14 +28,22 @@ SCAN_COVERAGE = 0.25  # images over a quarter of a page with little text: a scan
 LANGUAGES = {"Latin": "eng", "Cyrillic": "rus+kaz"}
 ALL_LANGUAGES = "kaz+rus+eng"
 TIMEOUT_S = 120  # per page; a page Tesseract cannot finish in two minutes reads as empty
+# PDFium allows one call at a time in a process, whatever the document: uploads and jobs
+# run in different threads, so every PDFium call takes this lock (Tesseract runs outside it).
+PDFIUM = threading.Lock()
 
 
 class RenderError(Exception):
     """PDFium could not open the file (pypdf may still have read its text layer)."""
 
 
+@lru_cache(maxsize=1)
 def available() -> bool:
-    return shutil.which("tesseract") is not None
+    """Tesseract is installed with the Kazakh, Russian and English models."""
+    if shutil.which("tesseract") is None:
+        return False
+    listed = subprocess.run(["tesseract", "--list-langs"], capture_output=True, text=True)
+    return {"kaz", "rus", "eng"} <= set(listed.stdout.split())
 
 
 def _tesseract(image: bytes, *args: str) -> str:
@@ -79,28 +89,42 @@ def _image_share(page) -> float:
     return min(1.0, covered / (width * height)) if width and height else 0.0
 
 
+def _rendered(document, number: int, undecodable: set[int]) -> np.ndarray | None:
+    """The page as grayscale pixels if it needs OCR; None if not, or if PDFium cannot load
+    it (its text layer is kept)."""
+    import pypdfium2 as pdfium
+
+    with PDFIUM:
+        try:
+            page = document[number]
+            if number not in undecodable and _image_share(page) < SCAN_COVERAGE:
+                return None
+            return page.render(scale=DPI / 72, grayscale=True).to_numpy().copy()
+        except pdfium.PdfiumError:
+            return None
+
+
 def read_pages(
     data: bytes, numbers: Iterable[int], undecodable: set[int]
 ) -> Iterator[tuple[int, str]]:
     """OCR text of the pages (0-based) that need it: those in ``undecodable`` always, the
-    others when images cover most of the page (a scan, perhaps with a stamp or watermark as
-    its only text). Yields (page number, text) in page order; only a few rendered pages are
-    held at a time."""
+    others when images cover at least a quarter of the page (a scan, perhaps with a stamp or
+    watermark as its only text). Yields (page number, text) in page order; only a few
+    rendered pages are held at a time."""
     import pypdfium2 as pdfium
 
-    try:
-        document = pdfium.PdfDocument(data)
-    except pdfium.PdfiumError as error:
-        raise RenderError(str(error)) from error
+    with PDFIUM:
+        try:
+            document = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError as error:
+            raise RenderError(str(error)) from error
     workers = os.cpu_count() or 1
     try:
         with ThreadPoolExecutor(workers) as pool:
             pending: list[tuple[int, Future]] = []
             for number in numbers:
-                page = document[number]
-                if number in undecodable or _image_share(page) >= SCAN_COVERAGE:
-                    # PDFium is not thread-safe: pages are rendered here, read in the pool
-                    pixels = page.render(scale=DPI / 72, grayscale=True).to_numpy()
+                pixels = _rendered(document, number, undecodable)
+                if pixels is not None:
                     pending.append((number, pool.submit(read_image, pixels)))
                 while len(pending) > workers:
                     done, future = pending.pop(0)
@@ -108,4 +132,5 @@ def read_pages(
             for done, future in pending:
                 yield done, future.result()
     finally:
-        document.close()
+        with PDFIUM:
+            document.close()

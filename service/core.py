@@ -176,9 +176,12 @@ class Koshqon:
             return AddResult(existing, created=False)
         prepared = prepare(data, filename, validated(metadata or Metadata()), self.chunker)
         result = self.store.add(prepared)
-        if result.created:  # another language's version of a document here? link them
+        if not result.created:
+            return result
+        try:  # another language's version of a document here? link their articles
             return replace(result, document=link_versions(self.store, result.document))
-        return result
+        except DocumentNotFound:  # the other version was deleted meanwhile: stay unlinked
+            return result
 
     def replace_file(
         self, document_id: int, data: bytes, filename: str, metadata: Metadata | None = None

@@ -10,9 +10,9 @@ answer ("not_found"), the model is not asked at all.
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
-import urllib.error
 import urllib.request
 from dataclasses import replace
 
@@ -27,6 +27,16 @@ INSTRUCTIONS = (
     "the passages do not answer the question, say so. Do not use anything else you know."
 )
 MARKER = re.compile(r"\[(\d+)\]")
+
+
+class _Refuse(urllib.request.HTTPRedirectHandler):
+    """A redirect would carry the API key to wherever it points: it counts as a failure."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+NO_REDIRECTS = urllib.request.build_opener(_Refuse)
 
 
 def _prompt(answer: Answer) -> str:
@@ -54,10 +64,11 @@ def _complete(settings: Settings, prompt: str) -> str | None:
         },
     )
     try:
-        with urllib.request.urlopen(request, timeout=settings.llm_timeout_s) as response:
-            return json.load(response)["choices"][0]["message"]["content"].strip()
-    except (urllib.error.URLError, TimeoutError, ValueError, KeyError, IndexError, TypeError):
-        return None
+        with NO_REDIRECTS.open(request, timeout=settings.llm_timeout_s) as response:
+            content = json.load(response)["choices"][0]["message"]["content"]
+    except (OSError, http.client.HTTPException, ValueError, LookupError, TypeError):
+        return None  # unreachable, refused, redirected, or not an OpenAI-style reply
+    return content.strip() if isinstance(content, str) else None
 
 
 def cited_passages(text: str, evidence_count: int) -> list[int] | None:

@@ -124,6 +124,7 @@ class ChatServer:
         ("Мигрант может бесплатно получить помощь в пункте первичной поддержки [1].", "generative"),
         ("Это сказано в источнике [9].", "extractive"),  # no passage 9: not trusted
         ("Помощь оказывается бесплатно.", "extractive"),  # cites nothing
+        (None, "extractive"),  # not an answer at all
     ],
 )
 def test_a_generative_answer_is_kept_only_when_it_cites_its_evidence(settings, reply, answerer):

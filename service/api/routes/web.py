@@ -18,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader
 from index.search import Mode
 from ingest.errors import KoshqonError
 from ingest.pipeline import DOC_TYPES
+from ingest.readers import READERS
 
 from ...web import i18n
 from ...web.markup import highlighted, linked_markers, marked, view_url
@@ -136,4 +137,12 @@ def library_page(
 ) -> HTMLResponse:
     """Upload with metadata, ingestion progress, and each document to edit or delete."""
     documents = list_documents(koshqon).model_dump()["documents"]
-    return page(request, "library.html", ui, remembered, documents=documents, doc_types=DOC_TYPES)
+    return page(
+        request,
+        "library.html",
+        ui,
+        remembered,
+        documents=documents,
+        doc_types=DOC_TYPES,
+        accept=",".join(sorted(READERS)),
+    )
