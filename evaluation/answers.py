@@ -26,8 +26,9 @@ from index.answer import Answer, Answering, compose
 from index.search import Filters, search
 from ingest.normalize import normalize_text
 
+from .cache import cached_model
 from .runner import build_store
-from .tasks import Passage, Question, Setting, _gzip_json, _sample
+from .tasks import Question, Setting, _sample, kazqad_data, xquad_data
 
 SAMPLE = 300  # questions per setting (both halves)
 HEADER = (
@@ -63,23 +64,14 @@ def rates(asked: list[Asked], threshold: float) -> tuple[float, float]:
 
 def xquad_settings(corpora: Path) -> list[tuple[Setting, dict[str, str]]]:
     """(setting, question id → gold answer in the corpus language) for en/ru and across."""
-    folder = corpora / "eval" / "xquad"
-    passages, questions, gold = {}, {}, {}
-    for lang in ("en", "ru"):
-        passages[lang], questions[lang], gold[lang] = [], [], {}
-        for a, article in enumerate(_gzip_json(folder / f"xquad.{lang}.json.gz")["data"]):
-            for p, paragraph in enumerate(article["paragraphs"]):
-                unit = f"xquad-{lang}-{a}-{p}"
-                title = article["title"].replace("_", " ")
-                passages[lang].append(Passage(unit, paragraph["context"], title))
-                for qa in paragraph["qas"]:
-                    questions[lang].append((qa["id"], qa["question"].strip(), f"{a}-{p}"))
-                    gold[lang][qa["id"]] = qa["answers"][0]["text"]
+    passages, questions, _ = xquad_data(corpora)
+    gold = {lang: {qid: answer for qid, _, _, answer in questions[lang]} for lang in questions}
 
     def setting(q_lang: str, c_lang: str) -> tuple[Setting, dict[str, str]]:
         chosen = _sample(questions[q_lang], SAMPLE, f"answers-xquad-{q_lang}")
         asked = tuple(
-            Question(qid, text, frozenset({f"xquad-{c_lang}-{pid}"})) for qid, text, pid in chosen
+            Question(qid, text, frozenset({f"xquad-{c_lang}-{pid}"}))
+            for qid, text, pid, _ in chosen
         )
         name = f"{q_lang}→{c_lang}"
         corpus = tuple(passages[c_lang])
@@ -89,12 +81,7 @@ def xquad_settings(corpora: Path) -> list[tuple[Setting, dict[str, str]]]:
 
 
 def kazqad_setting(corpora: Path) -> tuple[Setting, dict[str, str]]:
-    path = corpora / "eval/kazqad/data/reading-comprehension"
-    rows = _gzip_json(path / "kazqad-reading-comprehension-v1.0-kk-validation.jsonl.gz")
-    units: dict[str, Passage] = {}
-    for row in rows:
-        if row["context"] not in units:
-            units[row["context"]] = Passage(f"kazqad-{len(units)}", row["context"], row["title"])
+    rows, units = kazqad_data(corpora)
     chosen = _sample(rows, SAMPLE, "answers-kazqad")
     questions = tuple(
         Question(row["id"], row["question"].strip(), frozenset({units[row["context"]].unit}))
@@ -123,15 +110,9 @@ def ask_all(setting: Setting, store, canonical) -> list[tuple[Question, list, li
 
 
 def main() -> None:
-    from evaluation.cache import CachedEmbedder
-    from service.config import Settings
-    from service.core import _model_and_chunker
-
     corpora = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("../shared/corpora")
     started = time.perf_counter()
-    config = Settings()
-    embedder, chunker = _model_and_chunker(config)
-    cached = CachedEmbedder(embedder, config.data_dir / "eval-cache" / "answers.sqlite")
+    cached, chunker = cached_model("answers")
     settings = [*xquad_settings(corpora), kazqad_setting(corpora)]
     loose = replace(Answering(), min_score=-1.0)  # keep every sentence; thresholds come after
     results: dict[str, dict[tuple, list[Asked]]] = {}

@@ -14,6 +14,7 @@ import numpy as np
 from tqdm import tqdm
 
 from index.embedder import Embedder, Kind
+from ingest.chunking import Chunker
 
 BATCH = 256
 
@@ -64,3 +65,14 @@ class CachedEmbedder:
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         return self.inner.count_tokens(texts)
+
+
+def cached_model(name: str) -> tuple[CachedEmbedder, Chunker]:
+    """The configured model, its vectors cached in DATA_DIR/eval-cache/NAME.sqlite, and its
+    chunker: what the evaluation scripts ingest and ask with."""
+    from service.config import Settings
+    from service.core import _model_and_chunker
+
+    settings = Settings()
+    embedder, chunker = _model_and_chunker(settings)
+    return CachedEmbedder(embedder, settings.data_dir / "eval-cache" / f"{name}.sqlite"), chunker

@@ -18,12 +18,13 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from index.parallel import MIN_SCORE, articles, link_versions, same_text_score, versions
+from index.parallel import LABELS, MIN_SCORE, articles, link_versions, same_text_score, versions
 from index.store import Store
 from ingest.models import Metadata
 from ingest.normalize import normalize_text
 from ingest.pipeline import prepare
 
+from .cache import cached_model
 from .tasks import _gzip_json
 
 CONSTITUTION = {
@@ -107,7 +108,8 @@ def gold_pairs(corpora: Path) -> list[tuple[str, str, str, str, str, str]]:
 def aligned(store: Store, ids: dict, pair) -> bool:
     work, number, source, target, _, gold = pair
     document = store.catalog.document(ids[(work, source)])
-    article = articles(store.catalog.chunks_of(document.id)).get(number)
+    labels = [label.format(number) for label in LABELS]
+    article = articles(store.catalog.under_heading(document.id, labels)).get(number)
     if not article:
         return False
     offered = {d.id: c for c, d in versions(store.catalog, article[0], document)}.get(
@@ -117,15 +119,9 @@ def aligned(store: Store, ids: dict, pair) -> bool:
 
 
 def main() -> None:
-    from evaluation.cache import CachedEmbedder
-    from service.config import Settings
-    from service.core import _model_and_chunker
-
     corpora = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("../shared/corpora")
     started = time.perf_counter()
-    config = Settings()
-    embedder, chunker = _model_and_chunker(config)
-    cached = CachedEmbedder(embedder, config.data_dir / "eval-cache" / "parallel.sqlite")
+    cached, chunker = cached_model("parallel")
     with tempfile.TemporaryDirectory(prefix="koshqon-parallel-") as scratch:
         store = Store(Path(scratch), cached)
         ids = ingest(store, chunker, corpora)

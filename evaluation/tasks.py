@@ -63,10 +63,12 @@ def _sample(items: list, size: int | None, seed: str) -> list:
 
 
 # --- XQuAD: 240 paragraphs, 1,190 questions, the same in English and Russian ----------------
-def xquad(corpora: Path, quick: bool) -> list[Setting]:
+def xquad_data(corpora: Path):
+    """Per language, the paragraphs as passages and the questions as (id, text, paragraph,
+    answer); and each paragraph's article."""
     folder = corpora / "eval" / "xquad"
     passages: dict[str, list[Passage]] = {}
-    questions: dict[str, list[tuple[str, str, str]]] = {}  # lang -> (qid, text, paragraph)
+    questions: dict[str, list[tuple[str, str, str, str]]] = {}
     article_of: dict[str, str] = {}
     for lang in ("en", "ru"):
         passages[lang], questions[lang] = [], []
@@ -77,13 +79,19 @@ def xquad(corpora: Path, quick: bool) -> list[Setting]:
                 title = article["title"].replace("_", " ")
                 passages[lang].append(Passage(f"xquad-{lang}-{pid}", paragraph["context"], title))
                 for qa in paragraph["qas"]:
-                    questions[lang].append((qa["id"], qa["question"].strip(), pid))
+                    answer = qa["answers"][0]["text"]
+                    questions[lang].append((qa["id"], qa["question"].strip(), pid, answer))
+    return passages, questions, article_of
+
+
+def xquad(corpora: Path, quick: bool) -> list[Setting]:
+    passages, questions, article_of = xquad_data(corpora)
 
     def ask(q_lang: str, corpus_langs: tuple[str, ...], keep=lambda pid: True) -> tuple:
         chosen = [q for q in questions[q_lang] if keep(q[2])]
         return tuple(
             Question(qid, text, frozenset(f"xquad-{lang}-{pid}" for lang in corpus_langs))
-            for qid, text, pid in _sample(chosen, 300 if quick else None, f"xquad-{q_lang}")
+            for qid, text, pid, _ in _sample(chosen, 300 if quick else None, f"xquad-{q_lang}")
         )
 
     # Distractor setting: the Russian version of half the articles, the English version of
@@ -122,13 +130,19 @@ def xquad(corpora: Path, quick: bool) -> list[Setting]:
 
 
 # --- KazQAD: Kazakh questions against the distinct passages of its validation set ----------
-def kazqad(corpora: Path, quick: bool) -> list[Setting]:
+def kazqad_data(corpora: Path) -> tuple[list[dict], dict[str, Passage]]:
+    """The validation rows, and each distinct context as a passage."""
     path = corpora / "eval/kazqad/data/reading-comprehension"
     rows = _gzip_json(path / "kazqad-reading-comprehension-v1.0-kk-validation.jsonl.gz")
     units: dict[str, Passage] = {}
     for row in rows:
         if row["context"] not in units:
             units[row["context"]] = Passage(f"kazqad-{len(units)}", row["context"], row["title"])
+    return rows, units
+
+
+def kazqad(corpora: Path, quick: bool) -> list[Setting]:
+    rows, units = kazqad_data(corpora)
     questions = tuple(
         Question(row["id"], row["question"].strip(), frozenset({units[row["context"]].unit}))
         for row in _sample(rows, 300 if quick else None, "kazqad")

@@ -88,8 +88,10 @@ def _number_order(number: str) -> tuple[int, ...]:
 
 def version_of(catalog: Catalog, document: DocumentRecord) -> DocumentRecord | None:
     """The document in another language that ``document`` is most clearly a version of."""
+    if document.work:
+        return None
     mine = articles(catalog.outline(document.id))
-    if document.work or len(mine) < MIN_ARTICLES:
+    if len(mine) < MIN_ARTICLES:
         return None
     best, best_score = None, MIN_SCORE
     for other in catalog.documents_with_headings(LABEL_PATTERNS):

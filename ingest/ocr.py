@@ -68,13 +68,14 @@ def _pgm(pixels: np.ndarray) -> bytes:
 
 def read_image(pixels: np.ndarray) -> str:
     """Text of one page rendered in grayscale, turned upright first if it lies sideways."""
-    detected = _tesseract(_pgm(pixels), "--psm", "0")  # orientation and script
+    image = _pgm(pixels)
+    detected = _tesseract(image, "--psm", "0")  # orientation and script
     rotate = re.search(r"Rotate: (\d+)", detected)
     script = re.search(r"Script: (\w+)", detected)
     if rotate and int(rotate.group(1)) % 360:
-        pixels = np.rot90(pixels, -int(rotate.group(1)) // 90)  # Tesseract counts clockwise
+        image = _pgm(np.rot90(pixels, -int(rotate.group(1)) // 90))  # Tesseract: clockwise
     languages = LANGUAGES.get(script.group(1), ALL_LANGUAGES) if script else ALL_LANGUAGES
-    return _tesseract(_pgm(pixels), "-l", languages)
+    return _tesseract(image, "-l", languages)
 
 
 def _image_share(page) -> float:

@@ -157,7 +157,6 @@ class Koshqon:
         self.settings = settings
         self.embedder, self.chunker = _model_and_chunker(settings)
         self.store = Store(settings.data_dir, self.embedder)
-        self.answering = Answering()
 
     def close(self) -> None:
         self.store.close()
@@ -269,9 +268,7 @@ class Koshqon:
         answer when it cites only those passages (service/generative.py)."""
         if not question.strip():
             raise InvalidParameter("question: the question is empty")
-        extractive = answer(
-            self.store, question, filters, mode, replace(self.answering, passages=k)
-        )
+        extractive = answer(self.store, question, filters, mode, Answering(passages=k))
         return generated(self.settings, extractive)
 
     def health(self) -> Health:

@@ -7,6 +7,7 @@ in CI it is present and they run.
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,13 @@ CONSTITUTION_FILES = {
     "ru": "constitution_ru__Zh4nS1k-LegalRAG.txt",
     "en": "constitution_en__Adikkk17-block4.txt",
 }
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on, for a real server started by a test."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def need_corpora() -> Path:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -10,16 +9,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 KOSHQON = Path(sys.executable).with_name("koshqon")
 QUESTIONS = ["Who are kandas?", "Тіркеу қалай жасалады?", "Право на медицинскую помощь"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import threading
 import time
 from contextlib import contextmanager
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from conftest import free_port
 
 from service.api.app import create_app
 from service.api.routes.web import templates
@@ -126,12 +126,6 @@ def test_results_answers_and_the_cited_passage_are_rendered_on_the_server(client
     assert view.count('class="passage cited"') == 1 and "<mark>" in view
     missing = client.get("/view/documents/999")
     assert missing.status_code == 404 and STRINGS["en"]["not_found"] in missing.text
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager
