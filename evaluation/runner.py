@@ -89,6 +89,11 @@ def evaluate(
                 stores[setting.corpus] = build_store(setting, embedder, chunker, folder)
             store, canonical = stores[setting.corpus]
             embedder.embed([q.text for q in setting.questions], "query")  # one batch, cached
+            lang_of = (
+                {canonical.get(p.unit, p.unit): p.lang for p in setting.passages}
+                if setting.question_lang
+                else None
+            )
             for variant in variants:
                 per_half: dict[str, list[dict[str, float]]] = {"dev": [], "test": []}
                 for question in setting.questions:
@@ -97,7 +102,9 @@ def evaluate(
                     )
                     relevant = frozenset(canonical.get(u, u) for u in question.relevant)
                     ranked = ranked_units(found.results, setting.article_units)
-                    per_half[question.half].append(score(ranked, relevant))
+                    per_half[question.half].append(
+                        score(ranked, relevant, lang_of, setting.question_lang)
+                    )
                 for half, scores in per_half.items():
                     results.append(
                         Result(

@@ -27,6 +27,7 @@ class Passage:
     unit: str
     text: str
     title: str
+    lang: str = ""
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Setting:
     questions: tuple[Question, ...]
     article_units: bool = False  # units are "file#article", read from hit headings
     notes: tuple[str, ...] = field(default=())
+    question_lang: str | None = None  # set where the reader metrics are measured
 
 
 def _gzip_json(path: Path):
@@ -77,7 +79,8 @@ def xquad_data(corpora: Path):
                 pid = f"{a}-{p}"
                 article_of[pid] = str(a)
                 title = article["title"].replace("_", " ")
-                passages[lang].append(Passage(f"xquad-{lang}-{pid}", paragraph["context"], title))
+                unit = f"xquad-{lang}-{pid}"
+                passages[lang].append(Passage(unit, paragraph["context"], title, lang))
                 for qa in paragraph["qas"]:
                     answer = qa["answers"][0]["text"]
                     questions[lang].append((qa["id"], qa["question"].strip(), pid, answer))
@@ -116,8 +119,11 @@ def xquad(corpora: Path, quick: bool) -> list[Setting]:
             en + ru,
             ask("ru", ("en", "ru")),
             notes=("both language versions of the paragraph are relevant",),
+            question_lang="ru",
         ),
-        Setting("xquad", "en→mixed", "xquad en+ru", en + ru, ask("en", ("en", "ru"))),
+        Setting(
+            "xquad", "en→mixed", "xquad en+ru", en + ru, ask("en", ("en", "ru")), question_lang="en"
+        ),
         Setting(
             "xquad",
             "en→ru among en",
@@ -125,6 +131,25 @@ def xquad(corpora: Path, quick: bool) -> list[Setting]:
             distractors,
             ask("en", ("ru",), keep=lambda pid: article_of[pid] in in_russian),
             notes=("half the articles in Russian, the other half in English as distractors",),
+        ),
+        # No filler: the answer is only in the question's language, the other language
+        # holds other articles; its passages in the top 10 are filler.
+        Setting(
+            "xquad",
+            "en→en among ru",
+            "xquad ru|en split",
+            distractors,
+            ask("en", ("en",), keep=lambda pid: article_of[pid] not in in_russian),
+            notes=("the English half of the split corpus: Russian passages are unrelated",),
+            question_lang="en",
+        ),
+        Setting(
+            "xquad",
+            "ru→ru among en",
+            "xquad ru|en split",
+            distractors,
+            ask("ru", ("ru",), keep=lambda pid: article_of[pid] in in_russian),
+            question_lang="ru",
         ),
     ]
 
@@ -137,7 +162,8 @@ def kazqad_data(corpora: Path) -> tuple[list[dict], dict[str, Passage]]:
     units: dict[str, Passage] = {}
     for row in rows:
         if row["context"] not in units:
-            units[row["context"]] = Passage(f"kazqad-{len(units)}", row["context"], row["title"])
+            unit = f"kazqad-{len(units)}"
+            units[row["context"]] = Passage(unit, row["context"], row["title"], "kk")
     return rows, units
 
 
@@ -147,7 +173,20 @@ def kazqad(corpora: Path, quick: bool) -> list[Setting]:
         Question(row["id"], row["question"].strip(), frozenset({units[row["context"]].unit}))
         for row in _sample(rows, 300 if quick else None, "kazqad")
     )
-    return [Setting("kazqad", "kk→kk", "kazqad", tuple(units.values()), questions)]
+    xquad_passages = xquad_data(corpora)[0]
+    others = tuple(xquad_passages["en"] + xquad_passages["ru"])
+    return [
+        Setting("kazqad", "kk→kk", "kazqad", tuple(units.values()), questions),
+        Setting(
+            "kazqad",
+            "kk→kk among en+ru",
+            "kazqad + xquad en+ru",
+            tuple(units.values()) + others,
+            questions,
+            notes=("the 480 XQuAD paragraphs in English and Russian as unrelated passages",),
+            question_lang="kk",
+        ),
+    ]
 
 
 # --- law-titles: an article's title in one language against the articles in the other -------
@@ -180,10 +219,10 @@ def law_titles(corpora: Path, quick: bool) -> list[Setting]:
 
     def article(p: dict, lang: str) -> Passage:
         name = p["law"].replace("_", " ")
-        return Passage(f"law-{lang}-{p['law']}-{p['article']}", _body(p[lang]), name)
+        return Passage(f"law-{lang}-{p['law']}-{p['article']}", _body(p[lang]), name, lang)
 
-    def title(p: dict, lang: str, target: str) -> Question:
-        relevant = frozenset({f"law-{target}-{p['law']}-{p['article']}"})
+    def title(p: dict, lang: str, *targets: str) -> Question:
+        relevant = frozenset(f"law-{target}-{p['law']}-{p['article']}" for target in targets)
         return Question(f"{p['law']}-{p['article']}", p[f"{lang}_title"].strip(), relevant)
 
     # Distractor setting: the Russian articles of half the laws, the Kazakh articles of the
@@ -211,6 +250,33 @@ def law_titles(corpora: Path, quick: bool) -> list[Setting]:
             notes=("the Russian articles of half the laws, the Kazakh ones of the others",),
         )
     )
+    both = tuple(article(p, lang) for p in usable for lang in ("kk", "ru"))
+    for q_lang, other in (("kk", "ru"), ("ru", "kk")):
+        settings.append(  # own language first: both versions indexed, both relevant
+            Setting(
+                "law-titles",
+                f"{q_lang}→kk+ru",
+                "law articles kk+ru",
+                both,
+                tuple(title(p, q_lang, "kk", "ru") for p in usable),
+                notes=("both language versions of every article indexed and relevant",),
+                question_lang=q_lang,
+            )
+        )
+        settings.append(  # no filler: the other language holds only other laws
+            Setting(
+                "law-titles",
+                f"{q_lang}→{q_lang} among {other}",
+                "law articles ru|kk split",
+                tuple(article(p, "ru" if p["law"] in in_russian else "kk") for p in usable),
+                tuple(
+                    title(p, q_lang, q_lang)
+                    for p in usable
+                    if (p["law"] in in_russian) == (q_lang == "ru")
+                ),
+                question_lang=q_lang,
+            )
+        )
     return settings
 
 

@@ -1,16 +1,19 @@
 """Extractive answers: the few sentences of the best passages that answer a question, each
 one cited to its document, page, heading and exact character offsets.
 
-Search finds the passages (hybrid, so an English question reaches a Russian law); each of
-the top passages is cut into sentences, and every sentence is scored by the model's cosine
-between the question and the sentence, plus a little for the rank of its passage and a
-little for being in another language than the question (the model scores sentences in the
-question's own language higher: one threshold for both refused nearly every answer found
-across languages). The best sentences are taken, skipping any that says again what a
-chosen one says (the same article in another language, a repeated definition), and put in
-order of passage, then of place in the document. When no sentence scores above
-``min_score`` the answer is "not_found": unrelated text is worse than none. The bonuses and
-the threshold were chosen on the development halves of XQuAD and KazQAD (docs/answers.md).
+Search finds the passages (hybrid, so an English question reaches a Russian law, and the
+version of an article in the question's language comes first); each of the top passages is
+cut into sentences, and every sentence is scored on the scale search uses: its cosine with
+the question as a standard score against the question's similarity to all passages of the
+sentence's language (index/calibration.py), plus a little for the rank of its passage and a
+little for being in the question's language. Raw cosines favour the question's own language
+and differ by language (Kazakh definitions scored below one threshold that suited English),
+so one threshold on raw cosines either refused answers across languages or let unrelated
+text through. The best sentences are taken, skipping any that says again what a chosen one
+says (the same article in another language, a repeated definition), and put in order of
+passage, then of place in the document. When no sentence scores above ``min_score`` the
+answer is "not_found": unrelated text is worse than none. The bonuses and the threshold
+were chosen on the development halves of XQuAD and KazQAD (docs/answers.md).
 """
 
 from __future__ import annotations
@@ -50,9 +53,9 @@ class Answering:
 
     passages: int = 5  # top passages whose sentences compete
     sentences: int = 3  # at most this many sentences in an answer
-    min_score: float = 0.88  # below this best score: not_found
-    rank_bonus: float = 0.02  # added to a sentence of the first passage, less further down
-    other_language_bonus: float = 0.06  # added to sentences not in the question's language
+    min_score: float = 3.0  # below this best score (standard deviations): not_found
+    rank_bonus: float = 0.2  # added to a sentence of the first passage, less further down
+    language_bonus: float = 0.5  # added to sentences in the question's language
     duplicate: float = 0.93  # cosine above which two sentences say the same thing
 
 
@@ -119,8 +122,8 @@ def answer(
     settings: Answering = Answering(),
 ) -> Answer:
     started = time.perf_counter()
-    evidence = search(store, question, settings.passages, filters, mode).results
-    return compose(store, question, evidence, settings, started)
+    found = search(store, question, settings.passages, filters, mode)
+    return compose(store, question, found.results, settings, started, found.query_lang)
 
 
 def compose(
@@ -129,9 +132,10 @@ def compose(
     evidence: list[Hit],
     settings: Answering = Answering(),
     started: float | None = None,
+    asked_in: str | None = None,
 ) -> Answer:
     """The answer from passages already found (the evaluation reuses one search for many
-    settings)."""
+    settings). ``asked_in`` is the question's language as search decided it."""
     started = started or time.perf_counter()
     evidence = evidence[: settings.passages]
     candidates = [(hit, start, end) for hit in evidence for start, end in sentence_spans(hit.text)]
@@ -139,21 +143,34 @@ def compose(
         return Answer(question, "not_found", "", [], evidence, 0.0, _ms(started))
     texts = [hit.text[start:end] for hit, start, end in candidates]
     query = store.embedder.embed([question], "query")[0]
-    vectors = store.embedder.embed(texts, "passage")
-    scores = vectors @ query
-    asked_in = detect_language(normalize_text(question))
-    for i, (hit, _, _) in enumerate(candidates):
-        scores[i] += settings.rank_bonus / hit.rank
-        scores[i] += settings.other_language_bonus * (hit.lang != asked_in)
+    vectors = store.embedder.embed(
+        [in_context(text, hit) for text, (hit, _, _) in zip(texts, candidates, strict=True)],
+        "passage",
+    )
+    asked_in = asked_in or detect_language(normalize_text(question))
+    own = [hit.lang == asked_in for hit, _, _ in candidates]
+    with store.reading() as indexes:
+        scale = {hit.lang: indexes.background.scale(query, hit.lang) for hit in evidence}
+    scores = np.array(
+        [
+            (float(vector @ query) - scale[hit.lang][0]) / scale[hit.lang][1]
+            + settings.rank_bonus / hit.rank
+            + settings.language_bonus * in_own
+            for vector, (hit, _, _), in_own in zip(vectors, candidates, own, strict=True)
+        ]
+    )
     best = float(scores.max())
     if best < settings.min_score:
         return Answer(question, "not_found", "", [], evidence, best, _ms(started))
     chosen: list[int] = []
-    for i in np.argsort(-scores):
-        if len(chosen) == settings.sentences or scores[i] < settings.min_score:
+    for i in map(int, np.argsort(-scores)):
+        if scores[i] < settings.min_score:
             break
-        if all(float(vectors[i] @ vectors[j]) < settings.duplicate for j in chosen):
-            chosen.append(int(i))
+        same = next((j for j in chosen if vectors[i] @ vectors[j] >= settings.duplicate), None)
+        if same is None and len(chosen) < settings.sentences:
+            chosen.append(i)
+        elif same is not None and own[i] and not own[same]:  # the reader's own version
+            chosen[chosen.index(same)] = i
     chosen.sort(key=lambda i: (candidates[i][0].rank, candidates[i][1]))
     citations = []
     for marker, i in enumerate(chosen, start=1):
@@ -166,6 +183,13 @@ def compose(
         )
     text = " ".join(f"{c.sentence} [{c.marker}]" for c in citations)
     return Answer(question, "answered", text, citations, evidence, best, _ms(started))
+
+
+def in_context(sentence: str, hit: Hit) -> str:
+    """A sentence as it is embedded: after its passage's heading, which often names what
+    it is about (a glossary's "Kandas" before "An ethnic Kazakh who …")."""
+    heading = (hit.citation.heading or "").rsplit(" › ", 1)[-1]
+    return f"{heading}\n{sentence}" if heading and heading not in sentence else sentence
 
 
 def _ms(started: float) -> float:

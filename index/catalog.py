@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS documents (
     added_at TEXT NOT NULL,
     updated_at TEXT,
     ocr_pages TEXT NOT NULL DEFAULT '[]',
-    work TEXT
+    work TEXT,
+    ocr_doubtful TEXT NOT NULL DEFAULT '[]'
 );
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -58,7 +59,8 @@ CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(document_id);
 
 DOCUMENT_COLUMNS = (
     "id, sha256, filename, media_type, title, author, year, doc_type, "
-    "source_url, language, languages, added_at, updated_at, ocr_pages, work, "
+    "source_url, language, languages, added_at, updated_at, ocr_pages, ocr_doubtful, "
+    "work, "
     "(SELECT COUNT(*) FROM chunks WHERE document_id = documents.id) AS chunks, "
     "(SELECT COUNT(*) FROM json_each(documents.pages)) AS page_count"
 )
@@ -83,6 +85,7 @@ CONTENT_FIELDS = (
     "text",
     "pages",
     "ocr_pages",
+    "ocr_doubtful",
     "work",
 )
 
@@ -103,6 +106,7 @@ def _content(doc: PreparedDocument) -> tuple:
         doc.text,
         json.dumps([[p.number, p.start, p.end] for p in doc.pages]),
         json.dumps(list(doc.ocr_pages)),
+        json.dumps(list(doc.ocr_doubtful)),
         doc.work,
     )
 
@@ -127,6 +131,7 @@ class DocumentRecord:
     added_at: str
     updated_at: str | None
     ocr_pages: list[int]  # pages whose text was read by OCR
+    ocr_doubtful: list[int]  # those whose reading Tesseract was unsure of
     work: str | None  # the text this document is a language version of (parallel articles)
     chunks: int
     page_count: int
@@ -151,6 +156,7 @@ def _document(row: sqlite3.Row) -> DocumentRecord:
     values = dict(row)
     values["languages"] = json.loads(values["languages"])
     values["ocr_pages"] = json.loads(values["ocr_pages"])
+    values["ocr_doubtful"] = json.loads(values["ocr_doubtful"])
     return DocumentRecord(**values)
 
 
@@ -177,6 +183,10 @@ class Catalog:
             )
         if "work" not in columns:  # a catalog written before parallel versions
             self._db.execute("ALTER TABLE documents ADD COLUMN work TEXT")
+        if "ocr_doubtful" not in columns:  # a catalog written before OCR confidence
+            self._db.execute(
+                "ALTER TABLE documents ADD COLUMN ocr_doubtful TEXT NOT NULL DEFAULT '[]'"
+            )
 
     def close(self) -> None:
         with self._lock:

@@ -25,7 +25,7 @@ from typing import Literal
 
 import numpy as np
 
-from ingest.language import SUPPORTED_LANGUAGES, detect_language
+from ingest.language import SUPPORTED_LANGUAGES, detect_language, undecided
 from ingest.normalize import normalize_text
 
 from .analysis import analyze
@@ -37,6 +37,7 @@ Mode = Literal["hybrid", "dense", "keyword"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "keyword")
 Ranking = list[tuple[int, float]]  # (chunk id, score), best first
 MIN_LANGUAGE_GROUP = 20  # passages a language needs to be ranked on its own in hybrid mode
+POSTINGS_SAMPLED = 5000  # per term, when the collection's vocabulary decides a query's language
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Citation:
     char_end: int
     label: str
     ocr: bool  # the passage was read from a page image by OCR
+    ocr_doubtful: bool  # ... and OCR was unsure of that page
 
 
 @dataclass(frozen=True)
@@ -117,9 +119,28 @@ def cite(chunk: ChunkRecord, document: DocumentRecord) -> Citation:
         char_start=chunk.char_start,
         char_end=chunk.char_end,
         label=citation_label(document.title, chunk.heading, chunk.page_start, chunk.page_end),
-        ocr=chunk.page_start is not None
-        and any(chunk.page_start <= page <= chunk.page_end for page in document.ocr_pages),
+        ocr=_on_pages(chunk, document.ocr_pages),
+        ocr_doubtful=_on_pages(chunk, document.ocr_doubtful),
     )
+
+
+def _on_pages(chunk: ChunkRecord, pages: list[int]) -> bool:
+    return chunk.page_start is not None and any(
+        chunk.page_start <= page <= chunk.page_end for page in pages
+    )
+
+
+def doubtful_last(
+    matches: Ranking, chunks: dict[int, ChunkRecord], documents: dict[int, DocumentRecord]
+) -> Ranking:
+    """Passages on pages that OCR was unsure of go after every other match: misread text
+    ("Bacwnur Crenaxosnva") matches anything a little and nothing well."""
+
+    def doubtful(chunk_id: int) -> bool:
+        chunk = chunks.get(chunk_id)
+        return chunk is not None and _on_pages(chunk, documents[chunk.document_id].ocr_doubtful)
+
+    return sorted(matches, key=lambda match: doubtful(match[0]))
 
 
 @dataclass(frozen=True)
@@ -133,7 +154,11 @@ class Fusion:
     feedback_weight: float = 0.0  # BM25 seeded by the top dense hits of each language
     feedback_seeds: int = 3
     feedback_terms: int = 20
-    method: Literal["rrf", "zscore"] = "zscore"
+    method: Literal["calibrated", "rrf", "zscore"] = "calibrated"
+    language_bonus: float = 0.5  # calibrated: added to passages in the query's language
+    # calibrated: divide by each language's spread ("standard") or by the query's
+    # language's spread for all ("shift": languages differ only by their mean)
+    spread: Literal["standard", "shift"] = "standard"
     rrf_k: int = 60
     balance_languages: bool = True  # normalise each language's ranking before the merge
 
@@ -165,6 +190,28 @@ def fuse(weighted_rankings: list[tuple[float, Ranking]], fusion: Fusion) -> dict
     return fused
 
 
+def query_language(text: str, indexes: Indexes) -> str:
+    """The query's language; when its spelling does not tell Kazakh from Russian
+    ("кандастар"), the language whose passages use its words most, analysed as that
+    language: Kazakh "қандастар" and "кандастар" share the stem "кандас", Russian stems it
+    "кандастар", which no Russian passage has."""
+    detected = detect_language(text)
+    if not undecided(text):
+        return detected
+    rates = {}
+    for lang in ("kk", "ru"):
+        size = indexes.background.count(lang)
+        found = sum(
+            sum(
+                indexes.languages.get(int(i)) == lang
+                for i in indexes.keywords.postings(t, POSTINGS_SAMPLED)
+            )
+            for t in set(analyze(text, lang))
+        )
+        rates[lang] = found / size if size else 0.0
+    return max(rates, key=rates.get) if rates["kk"] != rates["ru"] else detected
+
+
 def language_groups(by_language: dict[str, list[int]], query_lang: str) -> dict[str, list[int]]:
     """The languages ranked on their own in hybrid mode: the query's, and kk, ru and en with
     enough passages. The rest (a mislabelled list of numbers, "und", a stray sentence) is
@@ -184,6 +231,42 @@ def language_groups(by_language: dict[str, list[int]], query_lang: str) -> dict[
         )
         groups.setdefault(home, []).extend(rest)
     return groups
+
+
+def calibrated(
+    indexes: Indexes,
+    query: str,
+    query_lang: str,
+    vector: np.ndarray,
+    groups: dict[str, list[int]],
+    depth: int,
+    fusion: Fusion,
+    scope,
+) -> dict[int, float]:
+    """Hybrid scores on one scale across languages: each passage's cosine as a standard
+    score against its language's background (index/calibration.py), plus the share of the
+    query's keyword weight it matches in the query's language, plus a small bonus for being
+    in the query's language, so that at equal relevance the reader's language comes first.
+    Passages found by keywords alone are scored by their stored vectors too."""
+    scores: dict[int, float] = {}
+    common = indexes.background.scale(vector, query_lang)[1]
+    for lang, ids in groups.items():
+        mean, spread = indexes.background.scale(vector, lang)
+        spread = spread if fusion.spread == "standard" else common
+        cosines = dict(indexes.vectors.search(vector, depth, scope(ids)))
+        matched: dict[int, float] = {}
+        if lang == query_lang and fusion.keyword_weight:
+            terms = analyze(query, lang)
+            ceiling = indexes.keywords.ceiling(terms)
+            for chunk_id, score in indexes.keywords.search(terms, depth, scope(ids)):
+                matched[chunk_id] = fusion.keyword_weight * score / ceiling
+            unseen = [chunk_id for chunk_id in matched if chunk_id not in cosines]
+            found = indexes.vectors.vectors_of(unseen) @ vector
+            cosines.update(zip(unseen, found.tolist(), strict=True))
+        bonus = fusion.language_bonus if lang == query_lang else 0.0
+        for chunk_id, cosine in cosines.items():
+            scores[chunk_id] = (cosine - mean) / spread + bonus + matched.get(chunk_id, 0.0)
+    return scores
 
 
 def rank(
@@ -242,8 +325,12 @@ def rank(
             lists.append((fusion.feedback_weight, feedback(dense, allowed)))
         return sorted(fuse(lists, fusion).items(), key=lambda item: -item[1])[:k]
 
+    groups = language_groups(by_language, query_lang)
+    if fusion.method == "calibrated":
+        fused = calibrated(indexes, query, query_lang, vector, groups, depth, fusion, scope)
+        return sorted(fused.items(), key=lambda item: -item[1])[:k]
     fused = {}
-    for lang, ids in language_groups(by_language, query_lang).items():
+    for lang, ids in groups.items():
         weight = fusion.keyword_weight if lang == query_lang else fusion.cross_keyword_weight
         dense = indexes.vectors.search(vector, depth, scope(ids))
         lists = [(1.0, dense), (weight, keyword(lang, ids) if weight else [])]
@@ -251,6 +338,30 @@ def rank(
             lists.append((fusion.feedback_weight, feedback(dense, scope(ids))))
         fused.update(fuse(lists, fusion))
     return sorted(fused.items(), key=lambda item: -item[1])[:k]
+
+
+Version = tuple[ChunkRecord, DocumentRecord]
+
+
+def primary_version(
+    found: Version, others: list[Version], query_lang: str, filters: Filters
+) -> tuple[Version, list[Version]]:
+    """The version of an article to show first: the one in the query's language when the
+    filters allow it, with the others attached; otherwise the one the ranking found."""
+    if found[0].lang == query_lang:
+        return found, others
+    for i, (chunk, document) in enumerate(others):
+        if chunk.lang == query_lang and _passes(chunk, document, filters):
+            return (chunk, document), [found, *others[:i], *others[i + 1 :]]
+    return found, others
+
+
+def _passes(chunk: ChunkRecord, document: DocumentRecord, filters: Filters) -> bool:
+    return (
+        (not filters.langs or chunk.lang in filters.langs)
+        and (not filters.document_ids or document.id in filters.document_ids)
+        and (not filters.doc_types or document.doc_type in filters.doc_types)
+    )
 
 
 def search(
@@ -264,33 +375,43 @@ def search(
     started = time.perf_counter()
     filters = filters or Filters()
     text = normalize_text(query)  # as passages were at ingest
-    query_lang = detect_language(text)
     vector = None if mode == "keyword" else store.embedder.embed([text], "query")[0]
     with store.reading() as indexes:  # passages read before any write can remove them
-        matches = rank(store, indexes, text, query_lang, vector, k, filters, mode, fusion)
+        query_lang = query_language(text, indexes)
+        # more than k: versions of one article found separately become one result
+        matches = rank(store, indexes, text, query_lang, vector, 3 * k, filters, mode, fusion)
         chunks = store.catalog.chunks_by_id([chunk_id for chunk_id, _ in matches])
         documents: dict[int, DocumentRecord] = {
             document_id: store.catalog.document(document_id)
             for document_id in {chunk.document_id for chunk in chunks.values()}
         }
-    hits = []
+    hits: list[Hit] = []
+    matches = doubtful_last(matches, chunks, documents)
+    shown: set[int] = set()
     for chunk_id, score in matches:
         chunk = chunks.get(chunk_id)
-        if chunk is None:  # deleted by another process after the ranking
+        if len(hits) == k:
+            break
+        if chunk is None or chunk_id in shown:  # deleted meanwhile, or shown as a version
             continue
+        primary, others = primary_version(
+            (chunk, documents[chunk.document_id]),
+            versions(store.catalog, chunk, documents[chunk.document_id]),
+            query_lang,
+            filters,
+        )
+        shown.update(version.id for version, _ in (primary, *others))
         hits.append(
             Hit(
                 rank=len(hits) + 1,
                 score=round(score, 6),
-                chunk_id=chunk_id,
-                text=chunk.text,
-                lang=chunk.lang,
-                citation=cite(chunk, documents[chunk.document_id]),
+                chunk_id=primary[0].id,
+                text=primary[0].text,
+                lang=primary[0].lang,
+                citation=cite(*primary),
                 parallel=tuple(
                     Parallel(version.id, version.lang, version.text, cite(version, document))
-                    for version, document in versions(
-                        store.catalog, chunk, documents[chunk.document_id]
-                    )
+                    for version, document in others
                 ),
             )
         )

@@ -23,6 +23,7 @@ from ingest.errors import DocumentNotFound, DuplicateContent, ModelMismatch
 from ingest.models import PreparedDocument
 
 from .analysis import ANALYZER_VERSION, analyze
+from .calibration import Background
 from .catalog import Catalog, DocumentRecord
 from .embedder import Embedder
 from .keyword import KeywordIndex
@@ -58,18 +59,24 @@ def _terms_of(rows) -> list[tuple[int, list[str]]]:
 
 @dataclass(frozen=True)
 class Indexes:
-    """The search indexes at one catalog generation, and each passage's language."""
+    """The search indexes at one catalog generation, each passage's language, and each
+    language's background similarity (index/calibration.py)."""
 
     vectors: VectorIndex
     keywords: KeywordIndex
     languages: dict[int, str]  # chunk id -> language
+    background: Background
 
     def add(self, ids: list[int], vectors, term_lists: list[list[str]], langs) -> None:
+        langs = list(langs)
         self.vectors.add(ids, vectors)
         self.keywords.add(ids, term_lists)
         self.languages.update(zip(ids, langs, strict=True))
+        self.background.add(vectors, langs)
 
     def remove(self, ids: list[int]) -> None:
+        ids = [i for i in ids if i in self.languages]
+        self.background.remove(self.vectors.vectors_of(ids), [self.languages[i] for i in ids])
         self.vectors.remove(ids)
         self.keywords.remove(ids)
         for chunk_id in ids:
@@ -134,9 +141,11 @@ class Store:
         with self._lock:
             generation = self.catalog.generation()
             if self._indexes is None or generation != self._generation:
-                self._indexes = Indexes(
-                    self._load_vectors(), self._load_keywords(), self.catalog.chunk_languages()
-                )
+                vectors, languages = self._load_vectors(), self.catalog.chunk_languages()
+                background = Background(self.embedder.dim)
+                ids, stored = self.catalog.all_vectors(self.embedder.dim)
+                background.add(stored, [languages[int(i)] for i in ids])
+                self._indexes = Indexes(vectors, self._load_keywords(), languages, background)
                 self._generation = generation
             return self._indexes
 
@@ -153,7 +162,11 @@ class Store:
         expected = np.array(self.catalog.chunk_ids(), dtype=np.int64)
         if self._vectors_path.exists():
             index = VectorIndex.load(self._vectors_path)
-            if index.dim == self.embedder.dim and np.array_equal(index.ids(), expected):
+            if (
+                index is not None
+                and index.dim == self.embedder.dim
+                and np.array_equal(index.ids(), expected)
+            ):
                 return index
         ids, vectors = self.catalog.all_vectors(self.embedder.dim)
         index = VectorIndex.build(self.embedder.dim, ids, vectors)

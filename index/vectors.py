@@ -2,6 +2,8 @@
 
 Vectors are unit length, so inner product is cosine similarity. An exact (flat) index is
 used: at the scale of a library's collection it is fast enough and never misses a match.
+``IndexIDMap2`` can give back a passage's vector by id, which hybrid search uses to score
+passages that only the keyword index found.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 class VectorIndex:
     def __init__(self, dim: int, index: faiss.Index | None = None):
         self.dim = dim
-        self.index = index if index is not None else faiss.IndexIDMap(faiss.IndexFlatIP(dim))
+        self.index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
 
     @classmethod
     def build(cls, dim: int, ids: np.ndarray, vectors: np.ndarray) -> VectorIndex:
@@ -25,9 +27,10 @@ class VectorIndex:
         return index
 
     @classmethod
-    def load(cls, path: Path) -> VectorIndex:
+    def load(cls, path: Path) -> VectorIndex | None:
+        """The saved index, or None when it is of an older kind (then it is rebuilt)."""
         index = faiss.read_index(str(path))
-        return cls(index.d, index)
+        return cls(index.d, index) if isinstance(index, faiss.IndexIDMap2) else None
 
     def save(self, path: Path) -> None:
         """Write to a temporary file, then rename: a crash never leaves half a file."""
@@ -44,6 +47,12 @@ class VectorIndex:
     def remove(self, ids: list[int]) -> None:
         if ids:
             self.index.remove_ids(np.asarray(ids, dtype=np.int64))
+
+    def vectors_of(self, ids: list[int]) -> np.ndarray:
+        """The stored vectors of these passages, in this order."""
+        if not ids:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self.index.reconstruct(int(i)) for i in ids])
 
     def ids(self) -> np.ndarray:
         return np.sort(faiss.vector_to_array(self.index.id_map))

@@ -117,6 +117,12 @@ def _cyrillic_language(words: list[str]) -> str:
         for code, marks in _OTHER_CYRILLIC.items():
             if 20 * sum(bool(marks.intersection(w)) for w in words) >= len(words):
                 return code
+    kazakh, russian = _votes(words)
+    return "kk" if kazakh > russian else "ru"
+
+
+def _votes(words: list[str]) -> tuple[int, int]:
+    """Words that only Kazakh spells so, and words that only Russian does."""
     kazakh = russian = 0
     for word in words:
         # Kazakh suffixes on a Russian loan ("Шаньның") make a Kazakh word, never the reverse.
@@ -128,7 +134,19 @@ def _cyrillic_language(words: list[str]) -> str:
             kazakh += 1
         elif word in _RUSSIAN_WORDS or _RUSSIAN_SPELLING.search(word):
             russian += 1
-    return "kk" if kazakh > russian else "ru"
+    return kazakh, russian
+
+
+def undecided(text: str) -> bool:
+    """Cyrillic text in which no word is Kazakh or Russian by its spelling ("кандастар",
+    "миграция"): ``detect_language`` calls it Russian, but it may be either. Search then
+    asks the collection's own vocabulary (index/search.py)."""
+    words = [
+        w.lower() for w in _WORD.findall(repair_lookalikes(unicodedata.normalize("NFC", text)))
+    ]
+    if not words or detect_language(text) != "ru":
+        return False
+    return _votes([w for w in words if _script(w[0]) == "cyrillic"]) == (0, 0)
 
 
 def _latin_language(text: str, words: list[str]) -> str:

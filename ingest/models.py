@@ -29,6 +29,7 @@ class Extracted:
     author: str | None = None
     year: int | None = None
     ocr_pages: tuple[int, ...] = ()  # pages whose text came from OCR, not the file
+    ocr_doubtful: tuple[int, ...] = ()  # OCR pages of low confidence (likely misread)
 
     def pages_of(self, start: int, end: int) -> tuple[int | None, int | None]:
         """First and last page touched by the span [start, end); (None, None) without pages."""
@@ -87,5 +88,6 @@ class PreparedDocument:
     languages: tuple[str, ...]
     chunks: tuple[Chunk, ...] = field(default=())
     ocr_pages: tuple[int, ...] = ()  # pages read by OCR, whose text may hold misreadings
+    ocr_doubtful: tuple[int, ...] = ()  # those of them Tesseract was unsure of
     work: str | None = None
     original: bytes = field(default=b"", repr=False)  # the file as given, kept by the store

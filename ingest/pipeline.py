@@ -15,6 +15,7 @@ from .chunking import Chunker
 from .language import detect_language
 from .models import Chunk, Metadata, PreparedDocument
 from .readers import extract, media_type_of
+from .titles import title_from_filename, title_from_text
 
 DOC_TYPES = ("law", "study", "report", "article", "guide", "glossary", "other")
 MIN_LANGUAGE_SHARE = 0.1
@@ -62,7 +63,10 @@ def prepare(data: bytes, filename: str, metadata: Metadata, chunker: Chunker) ->
         media_type=media_type,
         text=extracted.text,
         pages=extracted.pages,
-        title=metadata.title or extracted.title or PurePath(filename).stem,
+        title=metadata.title
+        or extracted.title
+        or title_from_text(extracted.text)
+        or title_from_filename(filename),
         author=metadata.author or extracted.author,
         year=metadata.year or extracted.year,
         doc_type=metadata.doc_type or "other",
@@ -71,6 +75,7 @@ def prepare(data: bytes, filename: str, metadata: Metadata, chunker: Chunker) ->
         languages=tuple(languages),
         chunks=tuple(chunks),
         ocr_pages=extracted.ocr_pages,
+        ocr_doubtful=extracted.ocr_doubtful,
         work=metadata.work,
         original=data,
     )

@@ -37,6 +37,7 @@ class RawText:
     year: int | None = None
     undecodable_pages: int = 0  # pages whose text layer was garbage
     ocr_pages: tuple[int, ...] = ()  # 1-based numbers of the pages read by OCR
+    ocr_doubtful: tuple[int, ...] = ()  # those whose reading Tesseract is unsure of
 
 
 def _decode(data: bytes) -> str:
@@ -168,9 +169,16 @@ def read_pdf(data: bytes) -> RawText:
         match = re.match(r"D?:?(\d{4})", str(created or ""))
         year = int(match.group(1)) if match else None
     undecodable = {number for number, text in enumerate(texts) if _undecodable(text)}
-    texts, ocr_pages = _with_ocr(data, texts, undecodable)
+    texts, ocr_pages, doubtful = _with_ocr(data, texts, undecodable)
     return RawText(
-        texts, True, title, author, year, undecodable_pages=len(undecodable), ocr_pages=ocr_pages
+        texts,
+        True,
+        title,
+        author,
+        year,
+        undecodable_pages=len(undecodable),
+        ocr_pages=ocr_pages,
+        ocr_doubtful=doubtful,
     )
 
 
@@ -178,23 +186,28 @@ def _letters(text: str) -> int:
     return sum(1 for c in text if c.isalpha())
 
 
-def _with_ocr(data: bytes, texts: list[str], undecodable: set[int]) -> tuple[list[str], tuple]:
+def _with_ocr(
+    data: bytes, texts: list[str], undecodable: set[int]
+) -> tuple[list[str], tuple[int, ...], tuple[int, ...]]:
     """Pages whose text layer is garbage or nearly empty are read by OCR where Tesseract is
     installed (else they read as empty or as what little they had); OCR text replaces the
-    layer only when it has more letters."""
+    layer only when it has more letters. Returns the texts, the pages read by OCR and
+    those of them whose reading is doubtful (1-based)."""
     texts = ["" if number in undecodable else text for number, text in enumerate(texts)]
     thin = [n for n, text in enumerate(texts) if _letters(text) < SCAN_LETTERS]
     if not thin or not ocr.available():
-        return texts, ()
-    read = []
+        return texts, (), ()
+    read, doubtful = [], []
     try:
-        for number, text in ocr.read_pages(data, thin, undecodable):
-            if _letters(text) > _letters(texts[number]):
-                texts[number] = text
+        for number, reading in ocr.read_pages(data, thin, undecodable):
+            if _letters(reading.text) > _letters(texts[number]):
+                texts[number] = reading.text
                 read.append(number + 1)
+                if reading.doubtful:
+                    doubtful.append(number + 1)
     except ocr.RenderError:  # PDFium cannot open what pypdf repaired: keep the text layer
         pass
-    return texts, tuple(read)
+    return texts, tuple(read), tuple(doubtful)
 
 
 def _undecodable(text: str) -> bool:
@@ -265,4 +278,5 @@ def extract(data: bytes, filename: str) -> Extracted:
         author=raw.author,
         year=raw.year,
         ocr_pages=raw.ocr_pages,
+        ocr_doubtful=raw.ocr_doubtful,
     )

@@ -142,6 +142,13 @@ def search_options(command):
     return command
 
 
+def ocr_note(citation) -> str | None:
+    """What a reader should know of a passage read by OCR."""
+    if citation.ocr_doubtful:
+        return "read by OCR with low confidence: likely misread, see the page"
+    return "read by OCR: check the page" if citation.ocr else None
+
+
 def filters_of(lang, doc_id, doc_type):
     from index.search import Filters
 
@@ -176,7 +183,7 @@ def search(query, k, lang, doc_id, doc_type, mode, as_json, data_dir) -> None:
                     hit.lang,
                     f"score {hit.score:.3f}",
                     hit.citation.filename,
-                    "read by OCR: check the page" if hit.citation.ocr else None,
+                    ocr_note(hit.citation),
                 ],
             )
         )
@@ -206,7 +213,7 @@ def ask(question, k, lang, doc_id, doc_type, mode, as_json, data_dir) -> None:
         return
     click.echo(textwrap.fill(result.answer, 96) + "\n")
     for cited in result.citations:
-        ocr = " (read by OCR: check the page)" if cited.citation.ocr else ""
+        ocr = f" ({ocr_note(cited.citation)})" if cited.citation.ocr else ""
         click.secho(f"[{cited.marker}] {cited.citation.label}{ocr}", bold=True)
         click.echo(textwrap.indent(textwrap.fill(cited.sentence, 92), "    "))
 

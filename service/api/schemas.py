@@ -26,6 +26,10 @@ class Citation(Model):
     ocr: bool = Field(
         description="The passage was read by OCR from a page image: check it against the page."
     )
+    ocr_doubtful: bool = Field(
+        description="OCR was unsure of this page (low confidence, or the wrong script found "
+        "first): its text is likely misread, and it is ranked below every other match."
+    )
 
 
 class ParallelVersion(Model):
@@ -37,7 +41,12 @@ class ParallelVersion(Model):
 
 class SearchHit(Model):
     rank: int
-    score: float = Field(description="Cosine similarity between question and passage.")
+    score: float = Field(
+        description="Hybrid: how many standard deviations the passage stands above the "
+        "query's similarity to the passages of its language, plus keyword and "
+        "same-language evidence (comparable across languages). Dense: cosine similarity. "
+        "Keyword: BM25."
+    )
     chunk_id: int
     text: str = Field(description="The exact passage, as stored in the catalog.")
     lang: str
@@ -103,6 +112,9 @@ class Document(Model):
     page_count: int = Field(description="0 for formats without pages.")
     ocr_pages: list[int] = Field(
         description="Pages without a usable text layer, read from their image by OCR."
+    )
+    ocr_doubtful: list[int] = Field(
+        description="OCR pages whose reading Tesseract was unsure of (likely misread)."
     )
     work: str | None = Field(
         description="Shared by the language versions of one text, whose articles are linked."

@@ -11,6 +11,10 @@ from urllib.parse import urlencode
 from markupsafe import Markup, escape
 
 QUERY_WORD = re.compile(r"\w{4,}")
+MARKDOWN_SUFFIXES = (".md", ".markdown")
+_HEADING_MARK = re.compile(r"^#{1,6}[ \t]+", re.MULTILINE)
+_EMPHASIS = re.compile(r"\*{1,3}|(?<!\w)_{1,3}|_{1,3}(?!\w)|`")
+_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 MARKER = re.compile(r"\[(\d+)\]")
 STEM_LETTERS = 5
 
@@ -22,6 +26,14 @@ def view_url(
     params = {"chunk": chunk_id, "start": start, "end": end}
     query = urlencode({key: value for key, value in params.items() if value is not None})
     return f"/view/documents/{document_id}" + (f"?{query}" if query else "")
+
+
+def plain(text: str, filename: str) -> str:
+    """A Markdown document's passage as a reader sees it, without "##", "*", "_" or link
+    targets. The catalog and the API keep the exact text; only the page drops the marks."""
+    if not filename.lower().endswith(MARKDOWN_SUFFIXES):
+        return text
+    return _EMPHASIS.sub("", _HEADING_MARK.sub("", _LINK.sub(r"\1", text)))
 
 
 def highlighted(text: str, query: str) -> Markup:
@@ -41,12 +53,16 @@ def highlighted(text: str, query: str) -> Markup:
     return Markup("").join(parts)
 
 
-def marked(text: str, offset: int, start: int | None, end: int | None) -> Markup:
-    """The passage (starting at `offset` in its document) with the span start:end marked."""
+def marked(
+    text: str, offset: int, start: int | None, end: int | None, filename: str = ""
+) -> Markup:
+    """The passage (starting at `offset` in its document) with the span start:end marked;
+    Markdown marks are dropped from each part on its own, so the offsets still hold."""
     if start is None or end is None or not offset <= start < end <= offset + len(text):
-        return escape(text)
+        return escape(plain(text, filename))
     a, b = start - offset, end - offset
-    return escape(text[:a]) + Markup("<mark>%s</mark>") % text[a:b] + escape(text[b:])
+    before, cited, after = (plain(part, filename) for part in (text[:a], text[a:b], text[b:]))
+    return escape(before) + Markup("<mark>%s</mark>") % cited + escape(after)
 
 
 def linked_markers(answer: str, citations: list[dict]) -> Markup:

@@ -21,7 +21,7 @@ from ingest.pipeline import DOC_TYPES
 from ingest.readers import READERS
 
 from ...web import i18n
-from ...web.markup import highlighted, linked_markers, marked, view_url
+from ...web.markup import highlighted, linked_markers, marked, plain, view_url
 from ..deps import KoshqonDep
 from ..schemas import AskRequest
 from .ask import ask as ask_api
@@ -41,7 +41,7 @@ templates = Jinja2Templates(
         lstrip_blocks=True,
     )
 )
-templates.env.filters.update(highlighted=highlighted, marked=marked)
+templates.env.filters.update(highlighted=highlighted, marked=marked, plain=plain)
 templates.env.globals.update(view_url=view_url, linked_markers=linked_markers)
 
 
