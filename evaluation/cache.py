@@ -67,12 +67,17 @@ class CachedEmbedder:
         return self.inner.count_tokens(texts)
 
 
-def cached_model(name: str) -> tuple[CachedEmbedder, Chunker]:
-    """The configured model, its vectors cached in DATA_DIR/eval-cache/NAME.sqlite, and its
-    chunker: what the evaluation scripts ingest and ask with."""
+def cache_path(data_dir: Path, embedder: Embedder) -> Path:
+    """One cache per model, shared by every evaluation (its keys name the model too)."""
+    return data_dir / "eval-cache" / f"{embedder.model_id.replace('/', '_')}.sqlite"
+
+
+def cached_model() -> tuple[CachedEmbedder, Chunker]:
+    """The configured model, its vectors cached in DATA_DIR/eval-cache, and its chunker:
+    what the evaluation scripts ingest and ask with."""
     from service.config import Settings
     from service.core import _model_and_chunker
 
     settings = Settings()
     embedder, chunker = _model_and_chunker(settings)
-    return CachedEmbedder(embedder, settings.data_dir / "eval-cache" / f"{name}.sqlite"), chunker
+    return CachedEmbedder(embedder, cache_path(settings.data_dir, embedder)), chunker

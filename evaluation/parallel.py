@@ -121,7 +121,7 @@ def aligned(store: Store, ids: dict, pair) -> bool:
 def main() -> None:
     corpora = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("../shared/corpora")
     started = time.perf_counter()
-    cached, chunker = cached_model("parallel")
+    cached, chunker = cached_model()
     with tempfile.TemporaryDirectory(prefix="koshqon-parallel-") as scratch:
         store = Store(Path(scratch), cached)
         ids = ingest(store, chunker, corpora)

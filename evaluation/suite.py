@@ -16,7 +16,7 @@ from index.embedder import Embedder
 from index.search import DEFAULT_FUSION, Fusion
 from ingest.chunking import Chunker
 
-from .cache import CachedEmbedder
+from .cache import CachedEmbedder, cache_path
 from .report import full_table, headline_table
 from .runner import Variant, evaluate
 from .tasks import TASKS
@@ -95,7 +95,7 @@ def run(
     tasks: list[str],
     embedder: Embedder,
     chunker: Chunker,
-    cache: Path,
+    data_dir: Path,
     output: Path,
     quick: bool,
     sweep: bool,
@@ -103,7 +103,7 @@ def run(
     log=print,
 ) -> Path:
     started = time.perf_counter()
-    cached = CachedEmbedder(embedder, cache / f"{embedder.model_id.replace('/', '_')}.sqlite")
+    cached = CachedEmbedder(embedder, cache_path(data_dir, embedder))
     settings = [s for task in tasks for s in TASKS[task](corpora, quick)]
     variants = SWEEP if sweep else REPORTED
     results = evaluate(settings, variants, cached, chunker, log)

@@ -298,7 +298,7 @@ def evaluate(corpora, tasks, quick, sweep, output, data_dir) -> None:
         list(tasks) or list(TASKS),
         koshqon.embedder,
         koshqon.chunker,
-        data_dir / "eval-cache",
+        data_dir,
         output or Path("docs") / f"{default_name}.md",
         quick,
         sweep,

@@ -81,9 +81,10 @@ def test_search_response_has_the_documented_shape(client):
         "char_end",
         "label",
         "ocr",
+        "ocr_doubtful",
     }
     assert "Қандас" in hit["citation"]["heading"]
-    assert hit["citation"]["ocr"] is False
+    assert hit["citation"]["ocr"] is hit["citation"]["ocr_doubtful"] is False
     assert hit["citation"]["label"] == "Көші-қон сөздігі, Қандас"
     assert [h["rank"] for h in body["results"]] == [1, 2, 3]
 

@@ -217,6 +217,32 @@ def test_a_scan_keeps_every_page_in_order(extracted):
     assert all(p.end - p.start > 150 for p in document.pages)
 
 
+def test_a_page_whose_script_was_misdetected_is_read_again_in_the_other(extracted):
+    """Tesseract calls page 20 of the GOST scan Latin (script confidence 0.5); read as English
+    it came out as "O6 HHanangyanbHoe nomouwnM" at confidence 33. Read again as Russian and
+    Kazakh it is the Russian text it is."""
+    need_tesseract()
+    document = extracted(MESSY + f"scanned_image_only_ru__{GOST}GOST_R_7.05-2008.pdf")
+    span = document.pages[19]
+    page = " ".join(document.text[span.start : span.end].split())
+    assert "Об индивидуальной помощи в получении образования" in page
+    assert "HHanangyanbHoe" not in page
+    assert 20 not in document.ocr_doubtful
+
+
+def test_a_page_ocr_is_unsure_of_is_doubtful():
+    """Confidence is the words' mean, weighted by length; under 50 a page is doubtful."""
+    header = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight"
+    rows = [
+        header + "\tconf\ttext",
+        "1\t1\t0\t0\t0\t0\t0\t0\t100\t100\t-1\t",  # a page row: no word, no confidence
+        "5\t1\t1\t1\t1\t1\t0\t0\t10\t10\t90\tЗакон",
+        "5\t1\t1\t1\t1\t2\t0\t0\t10\t10\t10\tBa",
+    ]
+    assert ocr.mean_confidence("\n".join(rows)) == pytest.approx((90 * 5 + 10 * 2) / 7)
+    assert ocr.Reading("…", 33.0).doubtful and not ocr.Reading("…", 79.0).doubtful
+
+
 def test_every_pdf_in_the_corpora_has_a_case():
     need_corpora()
     covered = {relative for relative, *_ in READABLE + REFUSED}

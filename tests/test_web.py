@@ -20,7 +20,7 @@ from conftest import free_port
 from service.api.app import create_app
 from service.api.routes.web import templates
 from service.web.i18n import LANGUAGES, STRINGS
-from service.web.markup import highlighted, linked_markers, marked
+from service.web.markup import highlighted, linked_markers, marked, plain
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -62,6 +62,14 @@ def test_markup_escapes_text_and_links_answer_markers():
     )
 
 
+def test_markdown_passages_are_shown_without_their_marks():
+    text = "## Кандас\n\n*каз. қандас (англ. kandas)*\n\nСм. [закон](https://adilet.zan.kz)."
+    assert plain(text, "glossary.ru.md") == "Кандас\n\nказ. қандас (англ. kandas)\n\nСм. закон."
+    assert plain(text, "notes.txt") == text  # only Markdown files carry marks
+    # the cited span stays marked where it was: each part loses its own marks
+    assert marked("*a* **bc** d", 0, 4, 10, "x.md") == "a <mark>bc</mark> d"
+
+
 def render_hit(hit: dict, query: str) -> str:
     macro = '{% from "macros.html" import hit_card with context %}{{ hit_card(hit) }}'
     return templates.env.from_string(macro).render(t=STRINGS["en"], q=query, hit=hit)
@@ -69,6 +77,7 @@ def render_hit(hit: dict, query: str) -> str:
 
 def test_a_hit_shows_its_citation_an_ocr_warning_and_its_other_language_versions():
     citation = {"document_id": 4, "title": "Конституция", "page_start": 3, "page_end": 4}
+    citation |= {"filename": "constitution.pdf", "ocr_doubtful": False}
     citation |= {"heading": "Раздел I › Статья 7", "label": "Конституция, Статья 7", "ocr": True}
     version = {"chunk_id": 90, "lang": "kk", "text": "Мемлекеттік тіл — қазақ тілі."}
     version["citation"] = citation | {"document_id": 5, "label": "Конституция, 7-бап"}
@@ -83,6 +92,8 @@ def test_a_hit_shows_its_citation_an_ocr_warning_and_its_other_language_versions
     assert '<a href="/view/documents/5?chunk=90">Конституция, 7-бап</a>' in card
     del hit["parallel"]  # hits from before parallel versions existed
     assert "<details" not in render_hit(hit, "")
+    hit["citation"] = citation | {"ocr_doubtful": True}
+    assert STRINGS["en"]["ocr_doubtful"] in render_hit(hit, "")
 
 
 def test_pages_render_in_each_language_and_load_nothing_from_elsewhere(client):
