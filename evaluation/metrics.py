@@ -8,7 +8,8 @@ from statistics import fmean
 CUTOFF = 10
 RANKING_METRICS = ("R@1", "R@10", "Hit@10", "MRR@10", "nDCG@10")
 # What a reader sees when the collection holds several languages (settings that name the
-# question's language): whether the first relevant hit is in the question's language, the
+# question's language): whether the first relevant hit (when there is one in the top 10) is
+# in the question's language, the
 # recall of that language's version, precision at 5, and the share of the top 10 taken by
 # languages that hold nothing relevant (filler).
 READER_METRICS = ("own-first", "own R@10", "P@5", "filler@10")
@@ -50,7 +51,8 @@ def reader_scores(
     own = {unit for unit in relevant if lang_of.get(unit) == question_lang}
     relevant_langs = {lang_of.get(unit) for unit in relevant}
     return {
-        "own-first": float(first is not None and lang_of.get(first) == question_lang),
+        # among questions with a relevant hit in the top 10; "own R@10" counts the misses
+        "own-first": float(lang_of.get(first) == question_lang) if first else float("nan"),
         "own R@10": len(own.intersection(top)) / len(own) if own else float("nan"),
         "P@5": sum(unit in relevant for unit in top[:5]) / 5,
         "filler@10": (

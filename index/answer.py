@@ -4,9 +4,10 @@ one cited to its document, page, heading and exact character offsets.
 Search finds the passages (hybrid, so an English question reaches a Russian law, and the
 version of an article in the question's language comes first); each of the top passages is
 cut into sentences, and every sentence is scored on the scale search uses: its cosine with
-the question as a standard score against the question's similarity to all passages of the
-sentence's language (index/calibration.py), plus a little for the rank of its passage and a
-little for being in the question's language. Raw cosines favour the question's own language
+the question minus the question's mean similarity to all passages of the sentence's
+language, in standard deviations of the question's own language (index/calibration.py),
+plus a little for the rank of its passage and a little for being in the question's
+language. Raw cosines favour the question's own language
 and differ by language (Kazakh definitions scored below one threshold that suited English),
 so one threshold on raw cosines either refused answers across languages or let unrelated
 text through. The best sentences are taken, skipping any that says again what a chosen one
@@ -150,10 +151,11 @@ def compose(
     asked_in = asked_in or detect_language(normalize_text(question))
     own = [hit.lang == asked_in for hit, _, _ in candidates]
     with store.reading() as indexes:
-        scale = {hit.lang: indexes.background.scale(query, hit.lang) for hit in evidence}
+        mean = {hit.lang: indexes.background.scale(query, hit.lang)[0] for hit in evidence}
+        unit = indexes.background.scale(query, asked_in)[1]  # 1 if that language is absent
     scores = np.array(
         [
-            (float(vector @ query) - scale[hit.lang][0]) / scale[hit.lang][1]
+            (float(vector @ query) - mean[hit.lang]) / unit
             + settings.rank_bonus / hit.rank
             + settings.language_bonus * in_own
             for vector, (hit, _, _), in_own in zip(vectors, candidates, own, strict=True)

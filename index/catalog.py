@@ -393,6 +393,12 @@ class Catalog:
         )
         return [_document(r) for r in rows]
 
+    def documents_of_chunks(self, ids: list[int]) -> dict[int, int]:
+        """Chunk id → document id."""
+        marks = ",".join("?" * len(ids))
+        rows = self._query(f"SELECT id, document_id FROM chunks WHERE id IN ({marks})", tuple(ids))
+        return {r[0]: r[1] for r in rows}
+
     def chunks_by_id(self, ids: list[int]) -> dict[int, ChunkRecord]:
         marks = ",".join("?" * len(ids))
         rows = (

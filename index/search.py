@@ -18,6 +18,7 @@ catalog row, so every result carries the exact passage and where it is.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -155,10 +156,14 @@ class Fusion:
     feedback_seeds: int = 3
     feedback_terms: int = 20
     method: Literal["calibrated", "rrf", "zscore"] = "calibrated"
-    language_bonus: float = 0.5  # calibrated: added to passages in the query's language
-    # calibrated: divide by each language's spread ("standard") or by the query's
-    # language's spread for all ("shift": languages differ only by their mean)
-    spread: Literal["standard", "shift"] = "standard"
+    # calibrated: other languages must beat chance (index/search.py calibrated())
+    foreign_penalty: float = 4.0  # per standard deviation short of the bar
+    chance_margin: float = 0.25  # standard deviations above the expected best of chance
+    language_bonus: float = 0.25  # added to passages in the query's language
+    # calibrated: weight of the document's best passages in each passage's score (first the
+    # law, then the article)
+    document_weight: float = 0.0
+    document_passages: int = 3
     rrf_k: int = 60
     balance_languages: bool = True  # normalise each language's ranking before the merge
 
@@ -235,38 +240,67 @@ def language_groups(by_language: dict[str, list[int]], query_lang: str) -> dict[
 
 def calibrated(
     indexes: Indexes,
-    query: str,
     query_lang: str,
     vector: np.ndarray,
-    groups: dict[str, list[int]],
-    depth: int,
+    fused_by_language: dict[str, dict[int, float]],
     fusion: Fusion,
-    scope,
 ) -> dict[int, float]:
-    """Hybrid scores on one scale across languages: each passage's cosine as a standard
-    score against its language's background (index/calibration.py), plus the share of the
-    query's keyword weight it matches in the query's language, plus a small bonus for being
-    in the query's language, so that at equal relevance the reader's language comes first.
-    Passages found by keywords alone are scored by their stored vectors too."""
+    """Per-language fused scores put on one scale across languages.
+
+    Within a language, standard scores of the top lists (dense, and BM25 in the query's
+    language) give the best order measured (docs/evaluation.md), but their scale is the
+    list's own: the best passage of every language looks relevant, relevant or not, and a
+    language with many relevant passages looks worse than one with a single lucky one. So
+    each language's order is stretched onto where its candidates stand against *all* its
+    passages (index/calibration.py): their cosines minus the language's mean similarity to
+    the query, in the query's language's standard deviations.
+
+    A passage in another language must also be more similar to the query than chance
+    allows: the best of N unrelated passages stands about √(2 ln N) of its language's own
+    standard deviations above their mean, and a passage short of that bar plus
+    ``chance_margin`` loses ``foreign_penalty`` for each deviation it lacks. A Russian
+    article that answers an English question clears it; the best of unrelated Russian
+    passages does not. The query's language gets ``language_bonus`` at equal relevance."""
+    counts = {lang: indexes.background.count(lang) for lang in fused_by_language}
+    home = query_lang if counts.get(query_lang, 0) > 1 else max(counts, key=counts.get)
+    unit = indexes.background.scale(vector, home)[1]
     scores: dict[int, float] = {}
-    common = indexes.background.scale(vector, query_lang)[1]
-    for lang, ids in groups.items():
+    for lang, fused in fused_by_language.items():
+        if not fused:
+            continue
+        ids = list(fused)
         mean, spread = indexes.background.scale(vector, lang)
-        spread = spread if fusion.spread == "standard" else common
-        cosines = dict(indexes.vectors.search(vector, depth, scope(ids)))
-        matched: dict[int, float] = {}
-        if lang == query_lang and fusion.keyword_weight:
-            terms = analyze(query, lang)
-            ceiling = indexes.keywords.ceiling(terms)
-            for chunk_id, score in indexes.keywords.search(terms, depth, scope(ids)):
-                matched[chunk_id] = fusion.keyword_weight * score / ceiling
-            unseen = [chunk_id for chunk_id in matched if chunk_id not in cosines]
-            found = indexes.vectors.vectors_of(unseen) @ vector
-            cosines.update(zip(unseen, found.tolist(), strict=True))
-        bonus = fusion.language_bonus if lang == query_lang else 0.0
-        for chunk_id, cosine in cosines.items():
-            scores[chunk_id] = (cosine - mean) / spread + bonus + matched.get(chunk_id, 0.0)
+        cosines = indexes.vectors.vectors_of(ids) @ vector
+        order = np.array([fused[i] for i in ids])
+        level = (cosines - mean) / unit
+        stretch = level.std() / order.std() if order.std() > 0 else 0.0
+        placed = level.mean() + (order - order.mean()) * stretch if stretch else level
+        if lang == query_lang:
+            placed = placed + fusion.language_bonus
+        else:
+            chance = math.sqrt(2 * math.log(max(counts[lang], 2))) + fusion.chance_margin
+            shortfall = np.maximum(0.0, chance - (cosines - mean) / spread)
+            placed = placed - fusion.foreign_penalty * shortfall
+        scores.update(zip(ids, placed.tolist(), strict=True))
     return scores
+
+
+def with_documents(store: Store, scores: dict[int, float], fusion: Fusion) -> dict[int, float]:
+    """Each passage's score mixed with its document's: the mean of the document's best
+    ``document_passages`` scores among the candidates. A long law whose articles match
+    the question in several places lifts its articles above a lone passage elsewhere."""
+    document_of = store.catalog.documents_of_chunks(list(scores))
+    best: dict[int, list[float]] = defaultdict(list)
+    for chunk_id, score in sorted(scores.items(), key=lambda item: -item[1]):
+        found = best[document_of.get(chunk_id, -1)]
+        if len(found) < fusion.document_passages:
+            found.append(score)
+    weight = fusion.document_weight
+    return {
+        chunk_id: (1 - weight) * score
+        + weight * float(np.mean(best[document_of.get(chunk_id, -1)]))
+        for chunk_id, score in scores.items()
+    }
 
 
 def rank(
@@ -325,18 +359,20 @@ def rank(
             lists.append((fusion.feedback_weight, feedback(dense, allowed)))
         return sorted(fuse(lists, fusion).items(), key=lambda item: -item[1])[:k]
 
-    groups = language_groups(by_language, query_lang)
-    if fusion.method == "calibrated":
-        fused = calibrated(indexes, query, query_lang, vector, groups, depth, fusion, scope)
-        return sorted(fused.items(), key=lambda item: -item[1])[:k]
-    fused = {}
-    for lang, ids in groups.items():
+    by_group = {}
+    for lang, ids in language_groups(by_language, query_lang).items():
         weight = fusion.keyword_weight if lang == query_lang else fusion.cross_keyword_weight
         dense = indexes.vectors.search(vector, depth, scope(ids))
         lists = [(1.0, dense), (weight, keyword(lang, ids) if weight else [])]
         if fusion.feedback_weight:
             lists.append((fusion.feedback_weight, feedback(dense, scope(ids))))
-        fused.update(fuse(lists, fusion))
+        by_group[lang] = fuse(lists, fusion)
+    if fusion.method == "calibrated":
+        fused = calibrated(indexes, query_lang, vector, by_group, fusion)
+    else:
+        fused = {i: score for scores in by_group.values() for i, score in scores.items()}
+    if fusion.document_weight and fused:
+        fused = with_documents(store, fused, fusion)
     return sorted(fused.items(), key=lambda item: -item[1])[:k]
 
 

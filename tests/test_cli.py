@@ -109,7 +109,9 @@ def test_search_prints_citations_for_people(run, folder):
     run("ingest", str(folder))
     result = run("search", "employment contract", "--k", "2")
     assert result.returncode == 0
-    assert result.stdout.startswith("1. internal-migrants-rights-guide.en, Article 8")
+    assert result.stdout.startswith(
+        "1. A PRACTICAL GUIDE TO THE RIGHTS OF INTERNAL MIGRANTS IN KAZAKHSTAN, Article 8"
+    )
     assert "internal-migrants-rights-guide.en.txt" in result.stdout
 
 
