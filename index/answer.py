@@ -57,6 +57,9 @@ class Answering:
     min_score: float = 3.0  # below this best score (standard deviations): not_found
     rank_bonus: float = 0.2  # added to a sentence of the first passage, less further down
     language_bonus: float = 0.5  # added to sentences in the question's language
+    # added to sentences in another language when no passage is in the question's: the
+    # model scores a sentence across languages lower than one in the question's language
+    other_language_bonus: float = 2.0
     duplicate: float = 0.93  # cosine above which two sentences say the same thing
 
 
@@ -150,14 +153,17 @@ def compose(
     )
     asked_in = asked_in or detect_language(normalize_text(question))
     own = [hit.lang == asked_in for hit, _, _ in candidates]
+    across = settings.other_language_bonus * (not any(own))
     with store.reading() as indexes:
         mean = {hit.lang: indexes.background.scale(query, hit.lang)[0] for hit in evidence}
-        unit = indexes.background.scale(query, asked_in)[1]  # 1 if that language is absent
+        # the question's language's spread, or the evidence's when the collection lacks it
+        home = asked_in if indexes.background.count(asked_in) > 1 else evidence[0].lang
+        unit = indexes.background.scale(query, home)[1]
     scores = np.array(
         [
             (float(vector @ query) - mean[hit.lang]) / unit
             + settings.rank_bonus / hit.rank
-            + settings.language_bonus * in_own
+            + (settings.language_bonus if in_own else across)
             for vector, (hit, _, _), in_own in zip(vectors, candidates, own, strict=True)
         ]
     )
