@@ -46,17 +46,6 @@ class KeywordIndex:
             self._chunks.pop(int(chunk_id), None)
         self._compiled = None
 
-    def feedback_terms(self, ids: list[int], count: int) -> list[str]:
-        """The most distinctive terms (summed tf·idf) of these chunks: pseudo-relevance
-        feedback, turning the top dense hits into a keyword query in their own language."""
-        weights: Counter[int] = Counter()
-        idf = self._compile()[2]
-        for chunk_id in ids:
-            term_ids, counts = self._chunks.get(chunk_id, ((), ()))
-            for term_id, tf in zip(term_ids, counts, strict=True):
-                weights[int(term_id)] += float(tf) * float(idf[term_id])
-        return [self._terms[term_id] for term_id, _ in weights.most_common(count)]
-
     def _compile(self) -> tuple[np.ndarray, sparse.csc_array, np.ndarray]:
         """Chunks × terms matrix of BM25 weights (Lucene's idf, never negative)."""
         if self._compiled is None:

@@ -151,11 +151,9 @@ class Fusion:
 
     depth: int = 100  # candidates taken from each ranking
     keyword_weight: float = 1.0  # BM25 in the query's language, relative to dense's 1
-    cross_keyword_weight: float = 0.0  # BM25 in other languages (numbers, names)
-    feedback_weight: float = 0.0  # BM25 seeded by the top dense hits of each language
-    feedback_seeds: int = 3
-    feedback_terms: int = 20
-    method: Literal["calibrated", "rrf", "zscore"] = "calibrated"
+    # "zscore": each language's standard scores merged as they are (the default before
+    # issue 9, kept for comparison); "calibrated": put on one scale first
+    method: Literal["calibrated", "zscore"] = "calibrated"
     # calibrated: other languages must beat chance (index/search.py calibrated())
     foreign_penalty: float = 4.0  # per standard deviation short of the bar
     chance_margin: float = 0.25  # standard deviations above the expected best of chance
@@ -164,29 +162,25 @@ class Fusion:
     # law, then the article)
     document_weight: float = 0.0
     document_passages: int = 3
-    rrf_k: int = 60
-    balance_languages: bool = True  # normalise each language's ranking before the merge
 
 
 DEFAULT_FUSION = Fusion()
 
 
-def _normalised(ranking: Ranking, fusion: Fusion) -> dict[int, float]:
-    """Scores on a common scale: reciprocal rank, or standard score within the list."""
-    if fusion.method == "rrf":
-        return {cid: 1.0 / (fusion.rrf_k + rank) for rank, (cid, _) in enumerate(ranking, 1)}
+def _normalised(ranking: Ranking) -> dict[int, float]:
+    """Scores on a common scale: standard scores within the list."""
     scores = np.array([score for _, score in ranking])
     spread = scores.std() or 1.0
     return {cid: (score - scores.mean()) / spread for cid, score in ranking}
 
 
-def fuse(weighted_rankings: list[tuple[float, Ranking]], fusion: Fusion) -> dict[int, float]:
+def fuse(weighted_rankings: list[tuple[float, Ranking]]) -> dict[int, float]:
     """Weighted mean of normalised scores; a chunk missing from a list gets that list's
     lowest score, so evidence from one list alone is not punished below the list's tail."""
     weighted_rankings = [(w, r) for w, r in weighted_rankings if w > 0]
     total = sum(weight for weight, _ in weighted_rankings)
     fused: dict[int, float] = defaultdict(float)
-    normalised = [(w, _normalised(r, fusion)) for w, r in weighted_rankings if r]
+    normalised = [(w, _normalised(r)) for w, r in weighted_rankings if r]
     candidates = {cid for _, scores in normalised for cid in scores}
     for weight, scores in normalised:
         floor = min(scores.values())
@@ -341,32 +335,13 @@ def rank(
     if mode == "dense":
         return indexes.vectors.search(vector, k, allowed)
 
-    def feedback(dense: Ranking, ids: list[int] | None) -> Ranking:
-        seeds = [chunk_id for chunk_id, _ in dense[: fusion.feedback_seeds]]
-        terms = indexes.keywords.feedback_terms(seeds, fusion.feedback_terms)
-        return indexes.keywords.search(terms, depth, ids)
-
-    if not fusion.balance_languages:
-        same = by_language.pop(query_lang, [])
-        dense = indexes.vectors.search(vector, depth, allowed)
-        lists = [(1.0, dense), (fusion.keyword_weight, keyword(query_lang, same))]
-        if fusion.cross_keyword_weight:
-            lists += [
-                (fusion.cross_keyword_weight, keyword(other, ids))
-                for other, ids in by_language.items()
-            ]
-        if fusion.feedback_weight:
-            lists.append((fusion.feedback_weight, feedback(dense, allowed)))
-        return sorted(fuse(lists, fusion).items(), key=lambda item: -item[1])[:k]
-
     by_group = {}
     for lang, ids in language_groups(by_language, query_lang).items():
-        weight = fusion.keyword_weight if lang == query_lang else fusion.cross_keyword_weight
         dense = indexes.vectors.search(vector, depth, scope(ids))
-        lists = [(1.0, dense), (weight, keyword(lang, ids) if weight else [])]
-        if fusion.feedback_weight:
-            lists.append((fusion.feedback_weight, feedback(dense, scope(ids))))
-        by_group[lang] = fuse(lists, fusion)
+        own = lang == query_lang and fusion.keyword_weight
+        by_group[lang] = fuse(
+            [(1.0, dense), (fusion.keyword_weight, keyword(lang, ids) if own else [])]
+        )
     if fusion.method == "calibrated":
         fused = calibrated(indexes, query_lang, vector, by_group, fusion)
     else:
@@ -414,13 +389,13 @@ def search(
     vector = None if mode == "keyword" else store.embedder.embed([text], "query")[0]
     with store.reading() as indexes:  # passages read before any write can remove them
         query_lang = query_language(text, indexes)
-        # more than k: versions of one article found separately become one result
-        matches = rank(store, indexes, text, query_lang, vector, 3 * k, filters, mode, fusion)
+        # room for versions of the top results, which are shown as one result each
+        room = k + 2 * min(k, 10)
+        matches = rank(store, indexes, text, query_lang, vector, room, filters, mode, fusion)
         chunks = store.catalog.chunks_by_id([chunk_id for chunk_id, _ in matches])
-        documents: dict[int, DocumentRecord] = {
-            document_id: store.catalog.document(document_id)
-            for document_id in {chunk.document_id for chunk in chunks.values()}
-        }
+        documents = store.catalog.documents_by_id(
+            list({chunk.document_id for chunk in chunks.values()})
+        )
     hits: list[Hit] = []
     matches = doubtful_last(matches, chunks, documents)
     shown: set[int] = set()

@@ -56,6 +56,6 @@ def _looks_like_title(line: str) -> bool:
 
 
 def title_from_filename(filename: str) -> str:
-    """ "law_on_personal_data_protection_kz.txt" → "Law on personal data protection kz"."""
-    words = re.sub(r"[_\-.]+", " ", PurePath(filename).stem).split()
+    """ "law_on_personal_data_protection.txt" → "Law on personal data protection"."""
+    words = PurePath(filename).stem.replace("_", " ").split()
     return " ".join(words)[:1].upper() + " ".join(words)[1:] if words else filename

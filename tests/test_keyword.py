@@ -11,7 +11,7 @@ from test_store import HashingEmbedder, document
 
 from index.analysis import ANALYZER_VERSION, analyze
 from index.keyword import KeywordIndex
-from index.search import DEFAULT_FUSION, Filters, fuse, language_groups, search
+from index.search import Filters, fuse, language_groups, search
 from index.store import Store
 
 
@@ -163,7 +163,7 @@ def test_standard_scores_let_a_standout_passage_of_another_language_win():
     ones; what matters is how far a passage stands above the rest of its own language."""
     english = [(1, 0.95), (2, 0.94), (3, 0.94), (4, 0.93)]  # a crowd of near-misses
     russian = [(10, 0.86), (11, 0.60), (12, 0.59), (13, 0.58)]  # one clear answer
-    merged = {**fuse([(1.0, english)], DEFAULT_FUSION), **fuse([(1.0, russian)], DEFAULT_FUSION)}
+    merged = {**fuse([(1.0, english)]), **fuse([(1.0, russian)])}
     assert max(merged, key=merged.get) == 10
     plain = dict(english + russian)
     assert max(plain, key=plain.get) == 1
@@ -172,10 +172,10 @@ def test_standard_scores_let_a_standout_passage_of_another_language_win():
 def test_fusion_weighs_keyword_evidence_and_keeps_single_list_evidence():
     dense = [(1, 0.9), (2, 0.8), (3, 0.7)]
     keyword = [(3, 12.0), (1, 4.0)]  # 2 has no keyword match at all
-    fused = fuse([(1.0, dense), (1.0, keyword)], DEFAULT_FUSION)
+    fused = fuse([(1.0, dense), (1.0, keyword)])
     assert set(fused) == {1, 2, 3}
     assert fused[3] > fused[2]  # the strong keyword match lifts 3 above 2
-    assert fuse([(1.0, dense), (0.0, keyword)], DEFAULT_FUSION).keys() == {1, 2, 3}
+    assert fuse([(1.0, dense), (0.0, keyword)]).keys() == {1, 2, 3}
 
 
 def test_filters_apply_to_every_mode(store):
