@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from types import SimpleNamespace
 
 import pytest
@@ -25,6 +26,21 @@ def test_metrics_of_a_ranking():
     assert 0 < scores["nDCG@10"] < 1
     assert score(["b", "z"], relevant)["nDCG@10"] == pytest.approx(1.0)
     assert score(["x"] * 10 + ["b"], relevant)["Hit@10"] == 0.0  # rank 11 is not counted
+
+
+def test_reader_metrics_say_which_language_comes_first_and_how_much_is_filler():
+    lang_of = {"a-en": "en", "a-ru": "ru", "b-ru": "ru", "c-en": "en", "d-kk": "kk"}
+    both = frozenset({"a-en", "a-ru"})
+    scores = score(["a-ru", "a-en", "c-en"], both, lang_of, "en")
+    assert scores["own-first"] == 0.0  # the Russian version came first
+    assert scores["own R@10"] == 1.0
+    assert score(["a-en", "a-ru"], both, lang_of, "en")["own-first"] == 1.0
+    only_en = frozenset({"a-en"})
+    scores = score(["a-en", "b-ru", "c-en", "d-kk"], only_en, lang_of, "en")
+    assert scores["filler@10"] == 0.5  # b-ru and d-kk: languages with nothing relevant
+    assert scores["P@5"] == 0.2
+    assert math.isnan(score(["b-ru"], only_en, lang_of, "en")["own-first"])  # nothing found
+    assert math.isnan(score(["a-en"], only_en)["filler@10"])  # not a reader setting
 
 
 def hit(filename: str, heading: str | None):
