@@ -256,6 +256,8 @@ def calibrated(
     article that answers an English question clears it; the best of unrelated Russian
     passages does not. The query's language gets ``language_bonus`` at equal relevance."""
     counts = {lang: indexes.background.count(lang) for lang in fused_by_language}
+    if not counts:  # an empty collection
+        return {}
     home = query_lang if counts.get(query_lang, 0) > 1 else max(counts, key=counts.get)
     unit = indexes.background.scale(vector, home)[1]
     scores: dict[int, float] = {}
