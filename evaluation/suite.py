@@ -96,7 +96,7 @@ SWEEP = [
             (8, 0.0, 0),
         )
     ),
-    Variant("calibrated, law first 0.3", "hybrid", Fusion(document_weight=0.3)),
+    Variant("calibrated, law first 0.3", "hybrid", LAW_FIRST),
 ]
 
 

@@ -77,20 +77,6 @@ class KeywordIndex:
         end = min(matrix.indptr[column + 1], start + limit)
         return ids[matrix.indices[start:end]]
 
-    def ceiling(self, terms: list[str]) -> float:
-        """The score of a passage that matched every query term as well as a term can be
-        matched (tf → ∞): the scale on which a BM25 score says how much of the query a
-        passage covers. Terms the collection lacks count at the rarest term's weight."""
-        if not terms:
-            return 0.0
-        idf = self._compile()[2]
-        unseen = float(np.log1p((len(self._chunks) + 0.5) / 0.5))
-        weights = [
-            float(idf[self._vocabulary[t]]) if t in self._vocabulary else unseen
-            for t in dict.fromkeys(terms)
-        ]
-        return (self.k1 + 1) * sum(weights)
-
     def search(
         self, terms: list[str], k: int, allowed: list[int] | None = None
     ) -> list[tuple[int, float]]:

@@ -143,7 +143,7 @@ class Store:
             if self._indexes is None or generation != self._generation:
                 vectors, languages = self._load_vectors(), self.catalog.chunk_languages()
                 background = Background(self.embedder.dim)
-                ids, stored = self.catalog.all_vectors(self.embedder.dim)
+                ids, stored = vectors.stored()  # already in memory: no second catalog read
                 background.add(stored, [languages[int(i)] for i in ids])
                 self._indexes = Indexes(vectors, self._load_keywords(), languages, background)
                 self._generation = generation

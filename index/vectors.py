@@ -54,6 +54,12 @@ class VectorIndex:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([self.index.reconstruct(int(i)) for i in ids])
 
+    def stored(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every (id, vector) held, in the index's own order."""
+        flat = faiss.downcast_index(self.index.index)
+        vectors = faiss.vector_to_array(flat.codes).view(np.float32).reshape(-1, self.dim)
+        return faiss.vector_to_array(self.index.id_map), vectors
+
     def ids(self) -> np.ndarray:
         return np.sort(faiss.vector_to_array(self.index.id_map))
 

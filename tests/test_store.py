@@ -129,3 +129,21 @@ def test_a_catalog_from_an_older_version_opens_with_its_documents(tmp_path):
         db.execute("ALTER TABLE documents DROP COLUMN updated_at")
     reopened = Store(tmp_path, HashingEmbedder()).catalog.document(added.id)
     assert (reopened.title, reopened.ocr_pages, reopened.updated_at) == (added.title, [], None)
+
+
+def test_each_languages_background_kept_on_writes_is_the_one_rebuilt_from_the_index(tmp_path):
+    """Adds and removes keep the per-language sums up to date; a process opening the same
+    collection rebuilds them from the FAISS index and gets the same scale."""
+    store = Store(tmp_path, HashingEmbedder())
+    store.add(document("Қандастар солтүстік өңірлерге қоныстанады.", "a.txt"))
+    removed = store.add(document("Кандасы переселяются в северные регионы.", "b.txt"))
+    store.add(document("Кандасы получают субсидию на аренду жилья.", "c.txt"))
+    store.add(document("Кандасы регионы выбирают сами.", "d.txt"))
+    store.add(document("Қандастарға жалдау субсидиясы беріледі.", "e.txt"))
+    store.remove(removed.document.id)
+    query = HashingEmbedder().embed(["кандасы регионы"], "query")[0]
+    kept = store.indexes().background
+    rebuilt = Store(tmp_path, HashingEmbedder()).indexes().background
+    for lang in ("kk", "ru"):
+        assert kept.count(lang) == rebuilt.count(lang) == 2
+        assert kept.scale(query, lang) == pytest.approx(rebuilt.scale(query, lang))
