@@ -20,6 +20,11 @@ from collections.abc import Iterable
 
 import numpy as np
 
+MIN_PASSAGES = 30
+"""Fewer passages than this cannot say what an unrelated passage of their language looks
+like (one stray English passage, a few undetermined ones): the whole collection's
+background stands in for theirs."""
+
 
 class Background:
     def __init__(self, dim: int):
@@ -45,16 +50,24 @@ class Background:
     def remove(self, vectors: np.ndarray, langs: Iterable[str]) -> None:
         self.add(vectors, langs, sign=-1)
 
+    def languages(self) -> list[str]:
+        return list(self._count)
+
     def count(self, lang: str) -> int:
         return self._count.get(lang, 0)
 
     def scale(self, query: np.ndarray, lang: str) -> tuple[float, float]:
         """The mean and standard deviation of the query's cosine with the passages of
-        ``lang`` (0 and 1 when the language has fewer than two passages)."""
-        n = self._count.get(lang, 0)
-        if n < 2:
-            return 0.0, 1.0
+        ``lang``, or with all passages when the language has too few (0 and 1 when the
+        whole collection has fewer than two)."""
+        if self._count.get(lang, 0) >= MIN_PASSAGES:
+            n, total, moment = self._count[lang], self._sum[lang], self._moment[lang]
+        else:
+            n = sum(self._count.values())
+            if n < 2:
+                return 0.0, 1.0
+            total, moment = sum(self._sum.values()), sum(self._moment.values())
         q = np.asarray(query, dtype=np.float64)
-        mean = float(q @ self._sum[lang]) / n
-        variance = float(q @ self._moment[lang] @ q) / n - mean * mean
+        mean = float(q @ total) / n
+        variance = float(q @ moment @ q) / n - mean * mean
         return mean, max(variance, 1e-6) ** 0.5

@@ -30,6 +30,7 @@ from ingest.language import SUPPORTED_LANGUAGES, detect_language, undecided
 from ingest.normalize import normalize_text
 
 from .analysis import analyze
+from .calibration import MIN_PASSAGES
 from .catalog import ChunkRecord, DocumentRecord
 from .parallel import versions
 from .store import Indexes, Store
@@ -254,12 +255,15 @@ def calibrated(
     standard deviations above their mean, and a passage short of that bar plus
     ``chance_margin`` loses ``foreign_penalty`` for each deviation it lacks. A Russian
     article that answers an English question clears it; the best of unrelated Russian
-    passages does not. The query's language gets ``language_bonus`` at equal relevance."""
+    passages does not. The query's language gets ``language_bonus`` at equal relevance.
+    A language with only a handful of passages (a stray Russian paragraph in a Kazakh
+    library) has no background of its own: its passages must clear the bar of the whole
+    collection, in the query's language too, or they would head every list."""
     counts = {lang: indexes.background.count(lang) for lang in fused_by_language}
     if not counts:  # an empty collection
         return {}
-    home = query_lang if counts.get(query_lang, 0) > 1 else max(counts, key=counts.get)
-    unit = indexes.background.scale(vector, home)[1]
+    unit = indexes.background.scale(vector, query_lang)[1]
+    total = sum(indexes.background.count(lang) for lang in indexes.background.languages())
     scores: dict[int, float] = {}
     for lang, fused in fused_by_language.items():
         if not fused:
@@ -271,10 +275,11 @@ def calibrated(
         level = (cosines - mean) / unit
         stretch = level.std() / order.std() if order.std() > 0 else 0.0
         placed = level.mean() + (order - order.mean()) * stretch if stretch else level
-        if lang == query_lang:
+        if lang == query_lang and counts[lang] >= MIN_PASSAGES:
             placed = placed + fusion.language_bonus
-        else:
-            chance = math.sqrt(2 * math.log(max(counts[lang], 2))) + fusion.chance_margin
+        else:  # a handful of passages is judged against the whole collection's chance
+            drawn_from = counts[lang] if counts[lang] >= MIN_PASSAGES else total
+            chance = math.sqrt(2 * math.log(max(drawn_from, 2))) + fusion.chance_margin
             shortfall = np.maximum(0.0, chance - (cosines - mean) / spread)
             placed = placed - fusion.foreign_penalty * shortfall
         scores.update(zip(ids, placed.tolist(), strict=True))

@@ -38,8 +38,20 @@ def test_removing_passages_gives_the_scale_without_them():
     assert background.count("en") == 30
 
 
-def test_a_language_with_too_few_passages_leaves_scores_as_they_are():
+def test_a_language_with_too_few_passages_borrows_the_whole_collections_scale():
+    """One stray passage is not a background: measured against itself it would stand at
+    its own mean, and measured against nothing (mean 0) far above every other language."""
+    rng = np.random.default_rng(2)
+    kk, stray, query = unit_rows(rng, 60, 8), unit_rows(rng, 1, 8), unit_rows(rng, 1, 8)[0]
+    background = Background(8)
+    background.add(np.vstack([kk, stray]), ["kk"] * 60 + ["en"])
+    everything = np.vstack([kk, stray]) @ query
+    assert background.scale(query, "en") == pytest.approx((everything.mean(), everything.std()))
+    assert background.scale(query, "ru") == pytest.approx((everything.mean(), everything.std()))
+    assert background.scale(query, "kk") == pytest.approx(((kk @ query).mean(), (kk @ query).std()))
+
+
+def test_a_collection_of_one_passage_leaves_scores_as_they_are():
     background = Background(4)
     background.add(np.eye(4)[:1], ["kk"])
     assert background.scale(np.ones(4) / 2, "kk") == (0.0, 1.0)
-    assert background.scale(np.ones(4) / 2, "en") == (0.0, 1.0)

@@ -151,6 +151,29 @@ def test_a_page_ocr_was_unsure_of_comes_after_every_other_match(tmp_path, models
     koshqon.close()
 
 
+def test_a_stray_passage_in_the_readers_language_does_not_head_every_list(tmp_path, models_dir):
+    """A Kazakh library with one short Russian notice: a Russian question about the Kazakh
+    law gets the law. Before, a language of one passage had no background to measure it
+    against, and the notice led every Russian search."""
+    need_corpora()
+    koshqon = Koshqon(Settings(data_dir=tmp_path / "data", models_dir=models_dir))
+    law = LAWS / "law_on_personal_data_protection_kz.txt"
+    notice = "Читальный зал работает с девяти утра до шести вечера, кроме воскресенья."
+    koshqon.store.add_many(
+        [
+            prepare(law.read_bytes(), law.name, Metadata(), koshqon.chunker),
+            prepare(notice.encode(), "hours.txt", Metadata(title="Часы работы"), koshqon.chunker),
+        ]
+    )
+    found = search(koshqon.store, "согласие на сбор и обработку персональных данных", 5).results
+    assert found[0].lang == "kk"
+    assert "hours.txt" not in [h.citation.filename for h in found]
+    assert search(koshqon.store, "часы работы читального зала", 1).results[0].citation.filename == (
+        "hours.txt"
+    )
+    koshqon.close()
+
+
 # Three questions a reader asked, in the three languages: two the collection answers (in the
 # question's language, which holds the answer too), one it does not.
 ANSWERED = [
