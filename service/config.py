@@ -14,10 +14,12 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(Path("data"), description="Catalog, vector index and model cache.")
     model: str = Field(
-        "multilingual-e5-small",
+        "multilingual-e5-small",  # index.model_build.DEFAULT_MODEL_ID
         description=(
-            "Embedding model: the built-in multilingual-e5-small, or the path of any "
-            "sentence-transformers model folder (e.g. a local copy of BAAI/bge-m3)."
+            "Embedding model: the built-in multilingual-e5-small, or "
+            "multilingual-e5-small-kk-ru-law (adapted to Kazakhstan's laws, docs/adaptation.md), "
+            "or the path of any sentence-transformers model folder (e.g. a local copy of "
+            "BAAI/bge-m3)."
         ),
     )
     models_dir: Path | None = Field(

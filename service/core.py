@@ -268,7 +268,8 @@ class Koshqon:
         answer when it cites only those passages (service/generative.py)."""
         if not question.strip():
             raise InvalidParameter("question: the question is empty")
-        extractive = answer(self.store, question, filters, mode, Answering(passages=k))
+        settings = replace(Answering.for_model(self.embedder.model_id), passages=k)
+        extractive = answer(self.store, question, filters, mode, settings)
         return generated(self.settings, extractive)
 
     def health(self) -> Health:

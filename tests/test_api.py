@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import CORPORA, need_corpora
 
+from index.model_build import DEFAULT_MODEL_ID
 from ingest import ocr
 from service.api.app import create_app
 
@@ -135,7 +136,7 @@ def test_deleted_document_is_never_returned_even_after_a_restart(client, setting
 def test_health_names_the_model_and_counts(client):
     upload(client, RIGHTS_EN)
     health = client.get("/health").json()
-    assert health["model_id"] == "multilingual-e5-small"
+    assert health["model_id"] == DEFAULT_MODEL_ID
     assert health["dimension"] == 384
     assert health["documents"] == 1
     assert health["chunks"] == client.get("/documents").json()["documents"][0]["chunks"]

