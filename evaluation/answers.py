@@ -3,6 +3,8 @@
     .venv/bin/python -m evaluation.answers        # writes docs/answers.md (about 15 minutes
                                                   # cold on 2 cores, 2 warm)
 
+With another model configured (KOSHQON_MODEL) it writes docs/answers-MODEL.md.
+
 For XQuAD (en and ru, across: the question in one language, the paragraphs in the other,
 and mixed: both language versions of every paragraph indexed) and KazQAD, each question is
 answered twice through Koshqon's own store and search: over the whole corpus (right when a
@@ -27,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from index.answer import Answer, Answering, compose
+from index.model_build import DEFAULT_MODEL_ID
 from index.search import Filters, search
 from ingest.normalize import normalize_text
 
@@ -226,8 +229,8 @@ def write_report(results, model_id: str, seconds: float) -> None:
         )
     text = f"""# Answers
 
-Written by `.venv/bin/python -m evaluation.answers` on {datetime.now(UTC):%Y-%m-%d}
-for the model `{model_id}`
+Written by `KOSHQON_MODEL={model_id} .venv/bin/python -m evaluation.answers` on
+{datetime.now(UTC):%Y-%m-%d}
 ({seconds / 60:.0f} min on 2 CPUs, {SAMPLE} sampled questions per setting, split into
 development and test halves by a hash of the question id).
 
@@ -256,7 +259,8 @@ setting's rates, so that refusing everything scores nothing): threshold
 {HEADER}
 {chr(10).join(rows)}
 """
-    output = Path(__file__).resolve().parent.parent / "docs" / "answers.md"
+    name = "answers.md" if model_id == DEFAULT_MODEL_ID else f"answers-{Path(model_id).name}.md"
+    output = Path(__file__).resolve().parent.parent / "docs" / name
     output.write_text(text, encoding="utf-8")
     print(text)
 

@@ -4,9 +4,10 @@ Three modes. ``dense``: the query, embedded with the model's query prefix, again
 chunk's vector in FAISS. ``keyword``: BM25 over the stemmed terms of every chunk. ``hybrid``
 (the default) combines them, with two corrections measured in docs/evaluation.md:
 
-- Keyword evidence counts between a query and passages in the same language, and between
-  Kazakh and Russian through a lexicon of legal stems (index/lexicon.py); across other
+- Keyword evidence counts between a query and passages in the same language: across
   languages BM25 matches only numbers and names, and fusing that noise ruins results.
+  Between Kazakh and Russian a lexicon of legal stems can translate the query
+  (index/lexicon.py, ``Fusion.lexicon_weight``; measured in docs/adaptation.md, off).
 - The model prefers passages in the query's own language, so in a collection that mixes
   languages each language is ranked on its own, and the rankings are put on one scale
   against each language's background (``calibrated``) before the merge; an English
@@ -154,7 +155,9 @@ class Fusion:
 
     depth: int = 100  # candidates taken from each ranking
     keyword_weight: float = 1.0  # BM25 in the query's language, relative to dense's 1
-    lexicon_weight: float = 1.0  # BM25 in another language with the query translated
+    # BM25 in another language with the query translated (kk↔ru): off, because it lifts the
+    # other language's version above the reader's own (docs/adaptation.md)
+    lexicon_weight: float = 0.0
     # "zscore": each language's standard scores merged as they are (the default before
     # issue 9, kept for comparison); "calibrated": put on one scale first
     method: Literal["calibrated", "zscore"] = "calibrated"
