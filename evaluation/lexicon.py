@@ -22,9 +22,8 @@ import numpy as np
 from index.analysis import analyze
 from index.keyword import KeywordIndex
 
-from .tasks import TRAINING_LAWS, _body, _gzip_json, _usable
-
-PAIRS = "eval/derived/kz_laws_ru_kk_article_pairs.jsonl.gz"
+from .adaptation import training_pairs
+from .tasks import TRAINING_LAWS, Question, _body, _usable, article_pairs
 
 
 def induce(
@@ -51,7 +50,7 @@ def translate(text: str, lang: str, lexicon: dict[str, list[str]]) -> list[str]:
 
 def write(corpora: Path, path: Path, min_count: int, min_dice: float, per_term: int) -> int:
     """The shipped lexicon (index/lexicon.py), both directions, from the training laws."""
-    pairs = [p for p in _gzip_json(corpora / PAIRS) if _usable(p) and p["law"] in TRAINING_LAWS]
+    pairs = training_pairs(corpora)
     lines = [
         f"{source}\t{stem}\t{target}\t{' '.join(translations)}"
         for source, target in (("kk", "ru"), ("ru", "kk"))
@@ -73,9 +72,9 @@ def _zscore(scores: dict[int, float]) -> dict[int, float]:
 def measure(corpora: Path, min_count: int, min_dice: float, per_term: int) -> list[str]:
     from .cache import cached_model
 
-    pairs = [p for p in _gzip_json(corpora / PAIRS) if _usable(p)]
-    train = [p for p in pairs if p["law"] in TRAINING_LAWS]
-    test = [p for p in pairs if p["law"] not in TRAINING_LAWS]
+    training, held_out = article_pairs(corpora)
+    train = [p for p in training if _usable(p)]
+    test = [p for p in held_out if _usable(p)]
     embedder, _ = cached_model()
     lines = [
         f"lexicon induced from {len(train)} aligned articles of {len(TRAINING_LAWS)} laws; "
@@ -85,8 +84,6 @@ def measure(corpora: Path, min_count: int, min_dice: float, per_term: int) -> li
         "dense + lexicon R@10 | dense MRR | dense + lexicon MRR |",
         "|---|---|---|---|---|---|---|",
     ]
-    from .tasks import Question
-
     for source, target in (("kk", "ru"), ("ru", "kk")):
         lexicon = induce(train, source, target, min_count, min_dice, per_term)
         keyword = KeywordIndex()

@@ -205,6 +205,18 @@ TRAINING_LAWS = frozenset(
 )
 
 
+ARTICLE_PAIRS = "eval/derived/kz_laws_ru_kk_article_pairs.jsonl.gz"
+
+
+def article_pairs(corpora: Path) -> tuple[list[dict], list[dict]]:
+    """The aligned ru/kk article pairs: (those of the training laws, those of the others)."""
+    pairs = _gzip_json(corpora / ARTICLE_PAIRS)
+    return (
+        [p for p in pairs if p["law"] in TRAINING_LAWS],
+        [p for p in pairs if p["law"] not in TRAINING_LAWS],
+    )
+
+
 # --- law-titles: an article's title in one language against the articles in the other -------
 _FRAGMENT = re.compile(r"^[^А-ЯЁӘҒҚҢӨҰҮҺІA-Z0-9]")
 
@@ -225,8 +237,8 @@ def _usable(pair: dict) -> bool:
 
 
 def law_titles(corpora: Path, quick: bool) -> list[Setting]:
-    pairs = _gzip_json(corpora / "eval/derived/kz_laws_ru_kk_article_pairs.jsonl.gz")
-    held_out = [p for p in pairs if p["law"] not in TRAINING_LAWS]
+    training, held_out = article_pairs(corpora)
+    pairs = training + held_out
     usable = [p for p in held_out if _usable(p)]
     note = (
         f"{len(pairs) - len(held_out)} pairs of the adapter's training laws left out; "
