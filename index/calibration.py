@@ -17,6 +17,7 @@ collection: O(d²) per passage written and per language searched (d = 384).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 
@@ -49,6 +50,28 @@ class Background:
 
     def remove(self, vectors: np.ndarray, langs: Iterable[str]) -> None:
         self.add(vectors, langs, sign=-1)
+
+    def save(self, path: Path) -> None:
+        langs = list(self._count)
+        np.savez(
+            path,
+            langs=np.array(langs, dtype=str),
+            counts=np.array([self._count[lang] for lang in langs], dtype=np.int64),
+            sums=np.array([self._sum[lang] for lang in langs]).reshape(-1, self.dim),
+            moments=np.array([self._moment[lang] for lang in langs]).reshape(
+                -1, self.dim, self.dim
+            ),
+        )
+
+    @classmethod
+    def load(cls, path: Path, dim: int) -> Background:
+        background = cls(dim)
+        with np.load(path) as saved:
+            for i, lang in enumerate(saved["langs"].tolist()):
+                background._count[lang] = int(saved["counts"][i])
+                background._sum[lang] = saved["sums"][i]
+                background._moment[lang] = saved["moments"][i]
+        return background
 
     def languages(self) -> list[str]:
         return list(self._count)

@@ -1,13 +1,20 @@
-"""The SQLite catalog: documents, chunks and their vectors. It is the source of truth;
-the FAISS file is only a cache of the vectors stored here."""
+"""The SQLite catalog: documents, chunks and their vectors. It is the source of truth; the
+search indexes are caches of it, kept in step through its change log.
+
+Every write to chunks appends to ``changes`` in the same transaction (a chunk added,
+removed, or given new keyword terms), so an index saved at change N is brought up to date
+by replaying the changes after N, whichever process made them (index/indexes.py). Chunk ids
+are never reused. Searches read through a connection of their own per thread (WAL), so
+they never wait for a write's transaction."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,6 +62,16 @@ CREATE TABLE IF NOT EXISTS chunks (
     UNIQUE (document_id, ordinal)
 );
 CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(document_id);
+CREATE TABLE IF NOT EXISTS changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    chunk_id INTEGER NOT NULL,
+    lang TEXT NOT NULL,
+    op TEXT NOT NULL CHECK (op IN ('add', 'remove', 'terms'))
+);
+"""
+INDEXES = """
+CREATE INDEX IF NOT EXISTS documents_by_work ON documents(work);
+CREATE INDEX IF NOT EXISTS documents_by_type ON documents(doc_type);
 """
 
 DOCUMENT_COLUMNS = (
@@ -152,6 +169,12 @@ class ChunkRecord:
     tokens: int
 
 
+def _passages(rows) -> tuple[np.ndarray, list[str], np.ndarray, list[list[str]]]:
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    vectors = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32)
+    return ids, [r[1] for r in rows], vectors.reshape(len(rows), -1), [r[3].split() for r in rows]
+
+
 def _document(row: sqlite3.Row) -> DocumentRecord:
     values = dict(row)
     values["languages"] = json.loads(values["languages"])
@@ -160,16 +183,25 @@ def _document(row: sqlite3.Row) -> DocumentRecord:
     return DocumentRecord(**values)
 
 
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+    db.row_factory = sqlite3.Row
+    db.execute("PRAGMA foreign_keys=ON")
+    return db
+
+
 class Catalog:
-    """One connection per process, serialised by a lock; WAL lets other processes read."""
+    """One writing connection per process, serialised by a lock, and a reading connection
+    per thread; WAL lets readers (and other processes) read while a write is under way."""
 
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.row_factory = sqlite3.Row
+        self._path = path
+        self._db = _connect(path)
         self._lock = threading.RLock()
+        self._readers = threading.local()
+        self._open_readers: list[sqlite3.Connection] = []
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(SCHEMA)
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(chunks)")}
         if "terms" not in columns:  # a catalog written before keyword search existed
@@ -187,26 +219,43 @@ class Catalog:
             self._db.execute(
                 "ALTER TABLE documents ADD COLUMN ocr_doubtful TEXT NOT NULL DEFAULT '[]'"
             )
+        self._db.executescript(INDEXES)
+        if self.get_meta("catalog_id") is None:
+            with self.transaction() as db:
+                self.renew_id(db)
 
     def close(self) -> None:
         with self._lock:
+            for reader in self._open_readers:
+                reader.close()
             self._db.close()
 
+    def _reader(self) -> sqlite3.Connection:
+        reader = getattr(self._readers, "db", None)
+        if reader is None:
+            reader = self._readers.db = _connect(self._path)
+            with self._lock:
+                self._open_readers.append(reader)
+        return reader
+
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE … COMMIT, rolled back on any error: all of a write or nothing."""
+    def transaction(self, committing=nullcontext) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT, rolled back on any error: all of a write or nothing.
+        The COMMIT runs inside ``committing()``, so a caller can publish the write's effects
+        (index/store.py) before anyone else sees the catalog change without them."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                with committing():
+                    self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
 
     def _query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._db.execute(sql, params).fetchall()
+        return self._reader().execute(sql, params).fetchall()
 
     # --- meta -------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
@@ -220,16 +269,40 @@ class Catalog:
             (key, value),
         )
 
-    def generation(self) -> int:
-        """A counter bumped by every write, so readers notice changes by other processes."""
-        return int(self.get_meta("generation") or 0)
+    def renew_id(self, db: sqlite3.Connection) -> None:
+        """A new identity: indexes saved for the catalog as it was are no longer valid."""
+        self.set_meta(db, "catalog_id", uuid.uuid4().hex)
 
-    def bump_generation(self, db: sqlite3.Connection) -> tuple[int, int]:
-        before = int(
-            (db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone() or ["0"])[0]
+    # --- the change log ---------------------------------------------------------------------
+    def _log(self, db: sqlite3.Connection, op: str, chunks: list[tuple[int, str]]) -> None:
+        db.executemany(
+            "INSERT INTO changes (chunk_id, lang, op) VALUES (?, ?, ?)",
+            [(chunk_id, lang, op) for chunk_id, lang in chunks],
         )
-        self.set_meta(db, "generation", str(before + 1))
-        return before, before + 1
+
+    def last_change(self) -> int:
+        """The number of the latest change (0 before any)."""
+        rows = self._query("SELECT seq FROM sqlite_sequence WHERE name = 'changes'")
+        return rows[0][0] if rows else 0
+
+    def changes_since(self, seq: int) -> list[tuple[int, int, str, str]]:
+        """(seq, chunk id, language, op) of every change after ``seq``, in order."""
+        return [
+            tuple(r)
+            for r in self._query(
+                "SELECT seq, chunk_id, lang, op FROM changes WHERE seq > ? ORDER BY seq", (seq,)
+            )
+        ]
+
+    def forget_changes(self, upto: int) -> None:
+        """Drop the log up to ``upto`` (an index saved there no longer needs it)."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM changes WHERE seq <= ?", (upto,))
+            self.set_meta(db, "forgotten", str(max(upto, int(self.get_meta("forgotten") or 0))))
+
+    def forgotten(self) -> int:
+        """Changes up to this number are no longer in the log."""
+        return int(self.get_meta("forgotten") or 0)
 
     # --- writes (inside a transaction) ------------------------------------------------------
     def insert_document(
@@ -264,16 +337,19 @@ class Catalog:
         term_lists: list[list[str]],
     ) -> tuple[list[int], list[int]]:
         """A new version under the same id: (old chunk ids, new chunk ids)."""
-        old = [
-            r[0] for r in db.execute("SELECT id FROM chunks WHERE document_id = ?", (document_id,))
-        ]
+        old = self._chunks_of(db, document_id)
+        self._log(db, "remove", old)
         db.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
         columns = ", ".join(f"{name} = ?" for name in CONTENT_FIELDS)
         db.execute(
             f"UPDATE documents SET {columns}, updated_at = ? WHERE id = ?",
             (*_content(doc), _now(), document_id),
         )
-        return old, self._insert_chunks(db, document_id, doc, vectors, term_lists)
+        return [i for i, _ in old], self._insert_chunks(db, document_id, doc, vectors, term_lists)
+
+    def _chunks_of(self, db: sqlite3.Connection, document_id: int) -> list[tuple[int, str]]:
+        rows = db.execute("SELECT id, lang FROM chunks WHERE document_id = ?", (document_id,))
+        return [(r[0], r[1]) for r in rows]
 
     def _insert_chunks(self, db, document_id, doc, vectors, term_lists) -> list[int]:
         chunk_ids = []
@@ -298,6 +374,7 @@ class Catalog:
                 ),
             )
             chunk_ids.append(cursor.lastrowid)
+        self._log(db, "add", list(zip(chunk_ids, (c.lang for c in doc.chunks), strict=True)))
         return chunk_ids
 
     def update_document(self, db: sqlite3.Connection, document_id: int, changes: dict) -> None:
@@ -310,11 +387,10 @@ class Catalog:
         )
 
     def delete_document(self, db: sqlite3.Connection, document_id: int) -> list[int]:
-        ids = [
-            r[0] for r in db.execute("SELECT id FROM chunks WHERE document_id = ?", (document_id,))
-        ]
+        chunks = self._chunks_of(db, document_id)
+        self._log(db, "remove", chunks)
         db.execute("DELETE FROM documents WHERE id = ?", (document_id,))
-        return ids
+        return [i for i, _ in chunks]
 
     # --- reads ------------------------------------------------------------------------------
     def find_by_sha256(self, sha256: str) -> DocumentRecord | None:
@@ -422,17 +498,8 @@ class Catalog:
         langs: list[str] | None = None,
         document_ids: list[int] | None = None,
         doc_types: list[str] | None = None,
-    ) -> list[int]:
-        """Ids of the chunks that pass the filters (all chunks when none is given)."""
-        return list(self.chunk_languages(langs, document_ids, doc_types))
-
-    def chunk_languages(
-        self,
-        langs: list[str] | None = None,
-        document_ids: list[int] | None = None,
-        doc_types: list[str] | None = None,
-    ) -> dict[int, str]:
-        """Chunk id → language, for the chunks that pass the filters, in id order."""
+    ) -> np.ndarray:
+        """Ids of the chunks that pass the filters (all chunks when none is given), sorted."""
         clauses, params = [], []
         for column, values in (
             ("c.lang", langs),
@@ -443,22 +510,32 @@ class Catalog:
                 clauses.append(f"{column} IN ({','.join('?' * len(values))})")
                 params.extend(values)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = self._query(
-            f"SELECT c.id, c.lang FROM chunks c JOIN documents d ON d.id = c.document_id "
-            f"{where} ORDER BY c.id",
+        cursor = self._reader().execute(
+            f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id {where} "
+            "ORDER BY c.id",
             tuple(params),
         )
-        return {r[0]: r[1] for r in rows}
+        return np.fromiter((r[0] for r in cursor), dtype=np.int64)
 
-    def all_vectors(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
-        rows = self._query("SELECT id, vector FROM chunks ORDER BY id")
-        ids = np.array([r[0] for r in rows], dtype=np.int64)
-        vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
-        return ids, vectors.reshape(len(rows), dim)
-
-    def all_terms(self) -> tuple[list[int], list[list[str]]]:
-        rows = self._query("SELECT id, terms FROM chunks ORDER BY id")
-        return [r[0] for r in rows], [r[1].split() for r in rows]
+    def passages(self, ids: list[int] | None = None, batch: int = 20_000):
+        """What the indexes hold of each chunk, in batches: (ids, languages, vectors, term
+        lists), of the given chunks or of all."""
+        if ids is None:
+            cursor = self._reader().execute(
+                "SELECT id, lang, vector, terms FROM chunks ORDER BY id"
+            )
+            while rows := cursor.fetchmany(batch):
+                yield _passages(rows)
+            return
+        for start in range(0, len(ids), batch):
+            part = ids[start : start + batch]
+            rows = self._query(
+                "SELECT id, lang, vector, terms FROM chunks WHERE id IN "
+                f"({','.join('?' * len(part))}) ORDER BY id",
+                tuple(part),
+            )
+            if rows:
+                yield _passages(rows)
 
     def texts_for_terms(self, db: sqlite3.Connection | None = None, document_id: int | None = None):
         """What keyword terms are computed from: (id, lang, title, heading, text) per chunk,
@@ -472,8 +549,15 @@ class Catalog:
             return db.execute(sql, params).fetchall()
         return self._query(sql, params)
 
-    def set_terms(self, db: sqlite3.Connection, terms: list[tuple[str, int]]) -> None:
-        db.executemany("UPDATE chunks SET terms = ? WHERE id = ?", terms)
+    def set_terms(
+        self, db: sqlite3.Connection, terms: list[tuple[int, str, list[str]]], log: bool = True
+    ) -> None:
+        """New keyword terms for chunks: (id, language, terms) each."""
+        db.executemany(
+            "UPDATE chunks SET terms = ? WHERE id = ?", [(" ".join(t), i) for i, _, t in terms]
+        )
+        if log:
+            self._log(db, "terms", [(i, lang) for i, lang, _ in terms])
 
     def counts(self) -> tuple[int, int]:
         row = self._query("SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM chunks)")

@@ -19,7 +19,7 @@ from ingest.models import PreparedDocument
 from .catalog import Catalog, DocumentRecord
 from .embedder import Embedder
 from .originals import Originals
-from .store import CATALOG_FILE, ORIGINALS_DIR, VECTORS_FILE, Store
+from .store import CATALOG_FILE, INDEX_DIR, ORIGINALS_DIR, Store
 
 WORK_DIR = ".reindex"
 BATCH = 16  # documents embedded and written together
@@ -49,10 +49,12 @@ def reindex(
         batch = records[start : start + BATCH]
         store.restore(batch, [rebuild(r, originals.get(r.sha256)) for r in batch])
         yield from batch
-    store.vectors()  # the FAISS file, written
+    store.snapshot()  # the indexes, saved for the new catalog
     store.close()
     for leftover in (f"{CATALOG_FILE}-wal", f"{CATALOG_FILE}-shm"):
         (data_dir / leftover).unlink(missing_ok=True)
+    # a crash between these steps leaves a catalog whose indexes are rebuilt when opened
     os.replace(work / CATALOG_FILE, data_dir / CATALOG_FILE)
-    os.replace(work / VECTORS_FILE, data_dir / VECTORS_FILE)
+    shutil.rmtree(data_dir / INDEX_DIR, ignore_errors=True)
+    os.replace(work / INDEX_DIR, data_dir / INDEX_DIR)
     shutil.rmtree(work)

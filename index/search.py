@@ -34,15 +34,15 @@ from ingest.normalize import normalize_text
 from .analysis import analyze
 from .calibration import MIN_PASSAGES
 from .catalog import ChunkRecord, DocumentRecord
+from .indexes import Indexes
 from .lexicon import translate
 from .parallel import versions
-from .store import Indexes, Store
+from .store import Store
 
 Mode = Literal["hybrid", "dense", "keyword"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "keyword")
 Ranking = list[tuple[int, float]]  # (chunk id, score), best first
 MIN_LANGUAGE_GROUP = 20  # passages a language needs to be ranked on its own in hybrid mode
-POSTINGS_SAMPLED = 5000  # per term, when the collection's vocabulary decides a query's language
 
 
 @dataclass(frozen=True)
@@ -206,34 +206,32 @@ def query_language(text: str, indexes: Indexes) -> str:
         return detected
     rates = {}
     for lang in ("kk", "ru"):
-        size = indexes.background.count(lang)
-        found = sum(
-            sum(
-                indexes.languages.get(int(i)) == lang
-                for i in indexes.keywords.postings(t, POSTINGS_SAMPLED)
-            )
-            for t in set(analyze(text, lang))
-        )
-        rates[lang] = found / size if size else 0.0
+        partition = indexes.partitions.get(lang)
+        if partition is None or not len(partition):
+            rates[lang] = 0.0
+            continue
+        terms = set(analyze(text, lang))
+        found = sum(partition.keywords.document_frequency(t) for t in terms)
+        rates[lang] = found / len(partition)
     return max(rates, key=rates.get) if rates["kk"] != rates["ru"] else detected
 
 
-def language_groups(by_language: dict[str, list[int]], query_lang: str) -> dict[str, list[int]]:
-    """The languages ranked on their own in hybrid mode: the query's, and kk, ru and en with
-    enough passages. The rest (a mislabelled list of numbers, "und", a stray sentence) is
-    ranked with the query's language, or else with the largest group, so it is never
-    promoted as the best of a language of its own."""
+def language_groups(sizes: dict[str, int], query_lang: str) -> dict[str, list[str]]:
+    """The languages ranked on their own in hybrid mode (each with the partitions it
+    covers): the query's, and kk, ru and en with enough passages. The rest (a mislabelled
+    list of numbers, "und", a stray sentence) is ranked with the query's language, or else
+    with the largest group, so it is never promoted as the best of a language of its own."""
     groups = {
-        lang: list(ids)
-        for lang, ids in by_language.items()
-        if lang == query_lang or (lang in SUPPORTED_LANGUAGES and len(ids) >= MIN_LANGUAGE_GROUP)
+        lang: [lang]
+        for lang, size in sizes.items()
+        if lang == query_lang or (lang in SUPPORTED_LANGUAGES and size >= MIN_LANGUAGE_GROUP)
     }
-    rest = [cid for lang, ids in by_language.items() if lang not in groups for cid in ids]
+    rest = [lang for lang in sizes if lang not in groups]
     if rest:
         home = (
             query_lang
             if query_lang in groups
-            else max(groups, key=lambda g: len(groups[g]), default=query_lang)
+            else max(groups, key=lambda g: sizes[g], default=query_lang)
         )
         groups.setdefault(home, []).extend(rest)
     return groups
@@ -245,6 +243,7 @@ def calibrated(
     vector: np.ndarray,
     fused_by_language: dict[str, dict[int, float]],
     fusion: Fusion,
+    partition_of: dict[int, str],
 ) -> dict[int, float]:
     """Per-language fused scores put on one scale across languages.
 
@@ -276,7 +275,7 @@ def calibrated(
             continue
         ids = list(fused)
         mean, spread = indexes.background.scale(vector, lang)
-        cosines = indexes.vectors.vectors_of(ids) @ vector
+        cosines = stored_vectors(indexes, ids, partition_of) @ vector
         order = np.array([fused[i] for i in ids])
         level = (cosines - mean) / unit
         stretch = level.std() / order.std() if order.std() > 0 else 0.0
@@ -290,6 +289,17 @@ def calibrated(
             placed = placed - fusion.foreign_penalty * shortfall
         scores.update(zip(ids, placed.tolist(), strict=True))
     return scores
+
+
+def stored_vectors(indexes: Indexes, ids: list[int], partition_of: dict[int, str]) -> np.ndarray:
+    """The vectors of these passages, each read from its language's index."""
+    vectors = np.zeros((len(ids), indexes.dim), dtype=np.float32)
+    rows: dict[str, list[int]] = defaultdict(list)
+    for row, chunk_id in enumerate(ids):
+        rows[partition_of[chunk_id]].append(row)
+    for lang, found in rows.items():
+        vectors[found] = indexes.vectors_of(lang, [ids[r] for r in found])
+    return vectors
 
 
 def with_documents(store: Store, scores: dict[int, float], fusion: Fusion) -> dict[int, float]:
@@ -310,6 +320,11 @@ def with_documents(store: Store, scores: dict[int, float], fusion: Fusion) -> di
     }
 
 
+def best_first(rankings: list[Ranking], k: int) -> Ranking:
+    """The top k of several rankings whose scores are on one scale."""
+    return sorted((match for ranking in rankings for match in ranking), key=lambda m: -m[1])[:k]
+
+
 def rank(
     store: Store,
     indexes: Indexes,
@@ -321,48 +336,68 @@ def rank(
     mode: Mode,
     fusion: Fusion = DEFAULT_FUSION,
 ) -> Ranking:
-    """Chunk ids and scores for ``query``, best first. For keyword matching the query is
-    analysed in the language of the passages it is matched against, so a short query whose
-    language is uncertain ("кандастар": Kazakh or Russian?) still meets the right stems."""
-    languages = (
-        store.catalog.chunk_languages(filters.langs, filters.document_ids, filters.doc_types)
-        if filters
-        else indexes.languages
+    """Chunk ids and scores for ``query``, best first. Each language is searched in its own
+    partition. For keyword matching the query is analysed in the language of the passages it
+    is matched against, so a short query whose language is uncertain ("кандастар": Kazakh or
+    Russian?) still meets the right stems."""
+    sizes = {
+        lang: size
+        for lang, size in indexes.sizes().items()
+        if not filters.langs or lang in filters.langs
+    }
+    allowed = (
+        store.catalog.chunk_ids(document_ids=filters.document_ids, doc_types=filters.doc_types)
+        if filters.document_ids or filters.doc_types
+        else None
     )
-    by_language: dict[str, list[int]] = defaultdict(list)
-    for chunk_id, lang in languages.items():
-        by_language[lang].append(chunk_id)
     depth = max(fusion.depth, k)
+    partition_of: dict[int, str] = {}
 
-    def scope(ids: list[int]) -> list[int] | None:
-        """None (no filtering, much faster) when the ids are every passage there is."""
-        return None if len(ids) == len(indexes.languages) and not filters else ids
+    def found_in(lang: str, ranking: Ranking) -> Ranking:
+        partition_of.update((chunk_id, lang) for chunk_id, _ in ranking)
+        return ranking
 
-    def keyword(lang: str, ids: list[int], limit: int = depth) -> Ranking:
-        return indexes.keywords.search(analyze(query, lang), limit, scope(ids)) if ids else []
+    def dense(langs: list[str], limit: int = depth) -> Ranking:
+        return best_first(
+            [
+                found_in(g, indexes.partitions[g].vectors.search(vector, limit, allowed))
+                for g in langs
+            ],
+            limit,
+        )
 
-    def translated(lang: str, ids: list[int]) -> Ranking:
-        """BM25 in another language with the query's stems translated (index/lexicon.py)."""
-        terms = translate(analyze(query, query_lang), query_lang, lang)
-        return indexes.keywords.search(terms, depth, scope(ids)) if terms and ids else []
+    def keyword(langs: list[str], limit: int = depth, terms_in=None) -> Ranking:
+        """BM25 in each language's partition; ``terms_in(lang)`` gives the query's terms
+        there (by default the query analysed as that language)."""
+        terms_in = terms_in or (lambda lang: analyze(query, lang))
+        return best_first(
+            [
+                found_in(g, indexes.partitions[g].keywords.search(terms_in(g), limit, allowed))
+                for g in langs
+            ],
+            limit,
+        )
+
+    def translated(lang: str) -> list[str]:
+        """The query's stems translated into ``lang`` (index/lexicon.py)."""
+        return translate(analyze(query, query_lang), query_lang, lang)
 
     if mode == "keyword":
-        matches = [m for lang, ids in by_language.items() for m in keyword(lang, ids, k)]
-        return sorted(matches, key=lambda item: -item[1])[:k]
-    allowed = list(languages) if filters else None
+        return keyword(list(sizes), k)
     if mode == "dense":
-        return indexes.vectors.search(vector, k, allowed)
-
+        return dense(list(sizes), k)
     by_group = {}
-    for lang, ids in language_groups(by_language, query_lang).items():
-        dense = indexes.vectors.search(vector, depth, scope(ids))
+    for lang, members in language_groups(sizes, query_lang).items():
         if lang == query_lang:
-            sparse = (fusion.keyword_weight, keyword(lang, ids) if fusion.keyword_weight else [])
+            sparse = (fusion.keyword_weight, keyword(members) if fusion.keyword_weight else [])
         else:
-            sparse = (fusion.lexicon_weight, translated(lang, ids) if fusion.lexicon_weight else [])
-        by_group[lang] = fuse([(1.0, dense), sparse])
+            sparse = (
+                fusion.lexicon_weight,
+                keyword(members, terms_in=translated) if fusion.lexicon_weight else [],
+            )
+        by_group[lang] = fuse([(1.0, dense(members)), sparse])
     if fusion.method == "calibrated":
-        fused = calibrated(indexes, query_lang, vector, by_group, fusion)
+        fused = calibrated(indexes, query_lang, vector, by_group, fusion, partition_of)
     else:
         fused = {i: score for scores in by_group.values() for i, score in scores.items()}
     if fusion.document_weight and fused:

@@ -1,18 +1,20 @@
 """The store: the only writer of the catalog and the indexes, keeping them in step.
 
-Documents are added in one SQLite transaction (documents, chunks, vectors and keyword terms
-together), and only then put in the FAISS and BM25 indexes, which are caches of the catalog:
-the FAISS file is replaced atomically, the BM25 index lives in memory. If the process dies in
-between, the next reader sees that the FAISS ids differ from the catalog's and rebuilds the
-index from the stored vectors. A generation counter in the catalog lets every process
-notice writes made by another one (the CLI ingesting while the server runs).
+Documents are added in one SQLite transaction (documents, chunks, vectors, keyword terms and
+the change log together). The indexes (index/indexes.py) are caches of the catalog: just
+before the COMMIT the store takes the indexes' write lock, and releases it once they have
+replayed the change, so a search never sees the catalog and the indexes disagree. Changes
+made by another process (the CLI ingesting while the server runs) are replayed the same way
+at the next search. Searches share a read lock and run side by side; a write holds them off
+only while its change is replayed (milliseconds for a document).
 """
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,16 +24,15 @@ import numpy as np
 from ingest.errors import DocumentNotFound, DuplicateContent, ModelMismatch
 from ingest.models import PreparedDocument
 
+from . import indexes as snapshots
 from .analysis import ANALYZER_VERSION, analyze
-from .calibration import Background
 from .catalog import Catalog, DocumentRecord
 from .embedder import Embedder
-from .keyword import KeywordIndex
+from .indexes import Indexes
 from .originals import Originals
-from .vectors import VectorIndex
 
 CATALOG_FILE = "catalog.sqlite"
-VECTORS_FILE = "vectors.faiss"
+INDEX_DIR = "index"
 ORIGINALS_DIR = "originals"
 
 
@@ -53,43 +54,58 @@ def keyword_terms(title: str, heading: str | None, text: str, lang: str) -> list
     return analyze(f"{title}\n{heading or ''}\n{text}", lang)
 
 
-def _terms_of(rows) -> list[tuple[int, list[str]]]:
-    return [(r["id"], keyword_terms(r["title"], r["heading"], r["text"], r["lang"])) for r in rows]
+def _terms_of(rows) -> list[tuple[int, str, list[str]]]:
+    return [
+        (r["id"], r["lang"], keyword_terms(r["title"], r["heading"], r["text"], r["lang"]))
+        for r in rows
+    ]
 
 
-@dataclass(frozen=True)
-class Indexes:
-    """The search indexes at one catalog generation, each passage's language, and each
-    language's background similarity (index/calibration.py)."""
+class ReadWriteLock:
+    """Many readers at once, or one writer; a waiting writer holds off new readers."""
 
-    vectors: VectorIndex
-    keywords: KeywordIndex
-    languages: dict[int, str]  # chunk id -> language
-    background: Background
+    def __init__(self):
+        self._condition = threading.Condition()
+        self._readers = 0
+        self._writing = False
+        self._writers_waiting = 0
 
-    def add(self, ids: list[int], vectors, term_lists: list[list[str]], langs) -> None:
-        langs = list(langs)
-        self.vectors.add(ids, vectors)
-        self.keywords.add(ids, term_lists)
-        self.languages.update(zip(ids, langs, strict=True))
-        self.background.add(vectors, langs)
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        with self._condition:
+            while self._writing or self._writers_waiting:
+                self._condition.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._readers -= 1
+                self._condition.notify_all()
 
-    def remove(self, ids: list[int]) -> None:
-        ids = [i for i in ids if i in self.languages]
-        self.background.remove(self.vectors.vectors_of(ids), [self.languages[i] for i in ids])
-        self.vectors.remove(ids)
-        self.keywords.remove(ids)
-        for chunk_id in ids:
-            self.languages.pop(chunk_id, None)
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        with self._condition:
+            self._writers_waiting += 1
+            while self._writing or self._readers:
+                self._condition.wait()
+            self._writers_waiting -= 1
+            self._writing = True
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._writing = False
+                self._condition.notify_all()
 
 
-@dataclass
-class Write:
-    """A write in progress: its transaction, and what it changes in the indexes once
-    committed."""
-
-    db: sqlite3.Connection | None = None
-    change: Callable[[Indexes], None] = lambda indexes: None
+@contextmanager
+def _file_lock(path: Path, kind: int) -> Iterator[None]:
+    """An advisory lock between processes (snapshots are saved by one at a time)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, kind)
+        yield
 
 
 class Store:
@@ -98,10 +114,11 @@ class Store:
         self.embedder = embedder
         self.catalog = Catalog(data_dir / CATALOG_FILE)
         self.originals = Originals(data_dir / ORIGINALS_DIR)
-        self._vectors_path = data_dir / VECTORS_FILE
-        self._lock = threading.RLock()
+        self.index_dir = data_dir / INDEX_DIR
+        self._lock = ReadWriteLock()
+        self._saving = threading.Lock()
         self._indexes: Indexes | None = None
-        self._generation = -1
+        (data_dir / "vectors.faiss").unlink(missing_ok=True)  # the index file before snapshots
         self._check_model()
         self._check_analyzer()
 
@@ -126,146 +143,148 @@ class Store:
             )
 
     def _check_analyzer(self) -> None:
-        """Stored keyword terms are recomputed when the analyzer changed since they were made."""
+        """Stored keyword terms are recomputed when the analyzer changed since they were made
+        (and saved indexes, made with the old terms, are rebuilt)."""
         if self.catalog.get_meta("analyzer") == ANALYZER_VERSION:
             return
-        updates = [(" ".join(terms), i) for i, terms in _terms_of(self.catalog.texts_for_terms())]
         with self.catalog.transaction() as db:
-            self.catalog.set_terms(db, updates)
+            self.catalog.set_terms(db, _terms_of(self.catalog.texts_for_terms()), log=False)
             self.catalog.set_meta(db, "analyzer", ANALYZER_VERSION)
-            self.catalog.bump_generation(db)
+            self.catalog.renew_id(db)
 
     # --- the indexes, kept in step with the catalog ------------------------------------------
     def indexes(self) -> Indexes:
-        """FAISS and BM25, reloaded (or rebuilt) when the catalog changed under them."""
-        with self._lock:
-            generation = self.catalog.generation()
-            if self._indexes is None or generation != self._generation:
-                vectors, languages = self._load_vectors(), self.catalog.chunk_languages()
-                background = Background(self.embedder.dim)
-                ids, stored = vectors.stored()  # already in memory: no second catalog read
-                background.add(stored, [languages[int(i)] for i in ids])
-                self._indexes = Indexes(vectors, self._load_keywords(), languages, background)
-                self._generation = generation
-            return self._indexes
+        """The indexes, brought up to date with the catalog: loaded from the last snapshot
+        (or built from the catalog) at first use, then replaying the changes since."""
+        if self._indexes is None or self.catalog.last_change() != self._indexes.seq:
+            with self._lock.writing():
+                self._refresh()
+            self._snapshot_if_due()
+        return self._indexes
+
+    def _refresh(self) -> None:
+        """(Under the write lock.)"""
+        if self._indexes is not None and self._indexes.seq < self.catalog.forgotten():
+            self._indexes = None  # another process saved a snapshot and dropped the log
+        if self._indexes is None:
+            with _file_lock(self.index_dir / "LOCK", fcntl.LOCK_SH):
+                self._indexes = snapshots.load(self.index_dir, self.catalog, self.embedder.dim)
+            if self._indexes is None:
+                self._indexes = snapshots.build(self.catalog, self.embedder.dim)
+        self._indexes.catch_up(self.catalog)
+
+    def _snapshot_if_due(self) -> None:
+        if self._indexes.snapshot_due():
+            self.snapshot()
+
+    def snapshot(self) -> None:
+        """Save the indexes as they are (searches go on meanwhile; writes wait), and drop
+        the change log before the previous snapshot."""
+        if not self._saving.acquire(blocking=False):
+            return  # another thread is saving
+        try:
+            with self._lock.reading(), _file_lock(self.index_dir / "LOCK", fcntl.LOCK_EX):
+                previous = max(self._indexes.saved_seq, 0)
+                snapshots.save(self._indexes, self.index_dir, self.catalog.get_meta("catalog_id"))
+            self.catalog.forget_changes(min(previous, self._indexes.saved_seq))
+        finally:
+            self._saving.release()
 
     @contextmanager
     def reading(self) -> Iterator[Indexes]:
         """The indexes, with writes to them held off while the caller reads."""
-        with self._lock:
-            yield self.indexes()
-
-    def vectors(self) -> VectorIndex:
-        return self.indexes().vectors
-
-    def _load_vectors(self) -> VectorIndex:
-        expected = np.array(self.catalog.chunk_ids(), dtype=np.int64)
-        if self._vectors_path.exists():
-            index = VectorIndex.load(self._vectors_path)
-            if (
-                index is not None
-                and index.dim == self.embedder.dim
-                and np.array_equal(index.ids(), expected)
-            ):
-                return index
-        ids, vectors = self.catalog.all_vectors(self.embedder.dim)
-        index = VectorIndex.build(self.embedder.dim, ids, vectors)
-        index.save(self._vectors_path)
-        return index
-
-    def _load_keywords(self) -> KeywordIndex:
-        index = KeywordIndex()
-        index.add(*self.catalog.all_terms())
-        return index
+        self.indexes()
+        with self._lock.reading():
+            yield self._indexes
 
     @contextmanager
-    def _writing(self, documents: list[PreparedDocument] = ()) -> Iterator[Write]:
-        """One catalog transaction, then its change to the in-memory indexes, with searches
-        held off from the commit until the indexes match it. If another process wrote in
-        between, the indexes are reloaded instead. If the transaction fails, originals stored
-        for ``documents`` go too (unless another write cataloged them)."""
-        with self._lock:
-            self.indexes()
-            write = Write()
-            try:
-                with self.catalog.transaction() as db:
-                    write.db = db
-                    yield write
-                    before, after = self.catalog.bump_generation(db)
-            except BaseException:
-                for document in documents:
-                    if self.catalog.find_by_sha256(document.sha256) is None:
-                        self.originals.delete(document.sha256)
-                raise
-            if self._indexes is not None and self._generation == before:
-                write.change(self._indexes)
-                self._generation = after
-                self._indexes.vectors.save(self._vectors_path)
-            else:
-                self._indexes = None
-                self.indexes()
+    def _publishing(self) -> Iterator[None]:
+        """Around a write's COMMIT: searches held off until the indexes include it."""
+        with self._lock.writing():
+            yield
+            self._refresh()
+
+    @contextmanager
+    def _writing(self, documents: list[PreparedDocument] = ()) -> Iterator[sqlite3.Connection]:
+        """One catalog transaction, published to the indexes as it commits. If it fails,
+        originals stored for ``documents`` go too (unless another write cataloged them)."""
+        self.indexes()
+        try:
+            with self.catalog.transaction(self._publishing) as db:
+                yield db
+        except BaseException:
+            for document in documents:
+                if self.catalog.find_by_sha256(document.sha256) is None:
+                    self.originals.delete(document.sha256)
+            raise
+        self._snapshot_if_due()
 
     # --- writes ---------------------------------------------------------------------------
     def add(self, document: PreparedDocument) -> AddResult:
         """Add a prepared document whole, or return the existing one with the same content."""
         return self.add_many([document])[0]
 
-    def add_many(self, documents: list[PreparedDocument]) -> list[AddResult]:
-        """Add documents in one transaction, embedding all their passages in one batch."""
+    def add_many(
+        self, documents: list[PreparedDocument], vectors: np.ndarray | None = None
+    ) -> list[AddResult]:
+        """Add documents in one transaction, embedding all their passages in one batch, or
+        taking their ``vectors`` (one row per passage, in order) computed elsewhere: the bulk
+        import, for vectors encoded on a GPU machine."""
+        if vectors is None:
+            vectors = self._encode(documents)
+        passages = sum(len(d.chunks) for d in documents)
+        if len(vectors) != passages:
+            raise ValueError(f"{len(vectors)} vectors for {passages} passages")
         results: dict[str, AddResult] = {}
-        new: dict[str, PreparedDocument] = {}
+        new: dict[str, tuple[PreparedDocument, np.ndarray]] = {}
+        offset = 0
         for document in documents:
+            rows = vectors[offset : offset + len(document.chunks)]
+            offset += len(document.chunks)
             existing = self.catalog.find_by_sha256(document.sha256)
             if existing:
                 results[document.sha256] = AddResult(existing, created=False)
             else:
-                new.setdefault(document.sha256, document)
+                new.setdefault(document.sha256, (document, rows))
         if new:
             results.update(self._insert(list(new.values())))
         return [results[document.sha256] for document in documents]
 
-    def _encode(self, documents: list[PreparedDocument]):
-        """Every passage's vector (one batch) and keyword terms, before any write."""
-        chunks = [(d, c) for d in documents for c in d.chunks]
-        vectors = self.embedder.embed(
-            [passage_for_embedding(c.text, c.heading) for _, c in chunks], "passage"
+    def _encode(self, documents: list[PreparedDocument]) -> np.ndarray:
+        """Every passage's vector, in one batch, before any write."""
+        return self.embedder.embed(
+            [passage_for_embedding(c.text, c.heading) for d in documents for c in d.chunks],
+            "passage",
         )
-        term_lists = [keyword_terms(d.title, c.heading, c.text, c.lang) for d, c in chunks]
-        return chunks, vectors, term_lists
 
     def restore(self, records: list[DocumentRecord], documents: list[PreparedDocument]) -> None:
         """Add rebuilt documents under the ids and dates of their catalog records (reindex)."""
-        self._insert(documents, dict(zip((d.sha256 for d in documents), records, strict=True)))
+        vectors = self._encode(documents)
+        offsets = np.cumsum([0] + [len(d.chunks) for d in documents])
+        self._insert(
+            [(d, vectors[offsets[i] : offsets[i + 1]]) for i, d in enumerate(documents)],
+            dict(zip((d.sha256 for d in documents), records, strict=True)),
+        )
 
     def _insert(
-        self, documents: list[PreparedDocument], kept: dict[str, DocumentRecord] | None = None
+        self,
+        documents: list[tuple[PreparedDocument, np.ndarray]],
+        kept: dict[str, DocumentRecord] | None = None,
     ) -> dict[str, AddResult]:
-        chunks, vectors, term_lists = self._encode(documents)
-        for document in documents:  # first: a catalog row never lacks its original
+        for document, _ in documents:  # first: a catalog row never lacks its original
             self.originals.put(document.sha256, document.original)
-        added, all_ids, offset = {}, [], 0
+        added = {}
         try:
-            with self._writing(documents) as write:
-                for document in documents:
-                    end = offset + len(document.chunks)
-                    document_id, chunk_ids = self.catalog.insert_document(
-                        write.db,
-                        document,
-                        vectors[offset:end],
-                        term_lists[offset:end],
-                        (kept or {}).get(document.sha256),
-                    )
-                    added[document.sha256] = document_id
-                    all_ids.extend(chunk_ids)
-                    offset = end
-                write.change = lambda indexes: indexes.add(
-                    all_ids, vectors, term_lists, [c.lang for _, c in chunks]
-                )
+            with self._writing([d for d, _ in documents]) as db:
+                for document, vectors in documents:
+                    added[document.sha256] = self.catalog.insert_document(
+                        db, document, vectors, _terms(document), (kept or {}).get(document.sha256)
+                    )[0]
         except sqlite3.IntegrityError:  # one was added by another process meanwhile
             if len(documents) == 1:
-                existing = self.catalog.find_by_sha256(documents[0].sha256)
-                return {documents[0].sha256: AddResult(existing, created=False)}
-            return {d.sha256: self.add(d) for d in documents}
+                existing = self.catalog.find_by_sha256(documents[0][0].sha256)
+                return {existing.sha256: AddResult(existing, created=False)}
+            return {d.sha256: self.add_many([d], v)[0] for d, v in documents}
         return {
             sha: AddResult(self.catalog.document(document_id), created=True)
             for sha, document_id in added.items()
@@ -283,18 +302,10 @@ class Store:
         other = self.catalog.find_by_sha256(document.sha256)
         if other is not None:
             raise DuplicateContent(f"this content is already document {other.id} ({other.title})")
-        chunks, vectors, term_lists = self._encode([document])
+        vectors = self._encode([document])
         self.originals.put(document.sha256, document.original)
-        with self._writing([document]) as write:
-            old_ids, new_ids = self.catalog.replace_document(
-                write.db, document_id, document, vectors, term_lists
-            )
-
-            def change(indexes: Indexes) -> None:
-                indexes.remove(old_ids)
-                indexes.add(new_ids, vectors, term_lists, [c.lang for _, c in chunks])
-
-            write.change = change
+        with self._writing([document]) as db:
+            self.catalog.replace_document(db, document_id, document, vectors, _terms(document))
         self.originals.delete(old.sha256)
         return AddResult(self.catalog.document(document_id), created=True)
 
@@ -303,25 +314,21 @@ class Store:
         (titles are searchable), in the same transaction."""
         if self.catalog.document(document_id) is None:
             raise DocumentNotFound(f"no document with id {document_id}")
-        with self._writing() as write:
-            self.catalog.update_document(write.db, document_id, changes)
-            retermed = _terms_of(self.catalog.texts_for_terms(write.db, document_id))
-            self.catalog.set_terms(write.db, [(" ".join(terms), i) for i, terms in retermed])
-
-            def change(indexes: Indexes) -> None:
-                ids = [chunk_id for chunk_id, _ in retermed]
-                indexes.keywords.remove(ids)
-                indexes.keywords.add(ids, [terms for _, terms in retermed])
-
-            write.change = change
+        with self._writing() as db:
+            self.catalog.update_document(db, document_id, changes)
+            if "title" in changes:
+                self.catalog.set_terms(db, _terms_of(self.catalog.texts_for_terms(db, document_id)))
         return self.catalog.document(document_id)
 
     def remove(self, document_id: int) -> DocumentRecord:
         document = self.catalog.document(document_id)
         if document is None:
             raise DocumentNotFound(f"no document with id {document_id}")
-        with self._writing() as write:
-            chunk_ids = self.catalog.delete_document(write.db, document_id)
-            write.change = lambda indexes: indexes.remove(chunk_ids)
+        with self._writing() as db:
+            self.catalog.delete_document(db, document_id)
         self.originals.delete(document.sha256)
         return document
+
+
+def _terms(document: PreparedDocument) -> list[list[str]]:
+    return [keyword_terms(document.title, c.heading, c.text, c.lang) for c in document.chunks]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import need_corpora
 from fastapi.testclient import TestClient
+from test_store import in_step
 
 from index.vectors import VectorIndex
 from service.api.app import create_app
@@ -27,10 +29,15 @@ def truncated(relative: str) -> tuple[str, bytes]:
 
 
 def state(client, settings):
-    """Everything a failed upload must not change: catalog counts, FAISS ids, a search."""
+    """Everything a failed upload must not change: catalog counts, indexed ids, a search."""
     hits = client.get("/search", params={"q": "registration", "k": 5}).json()["results"]
-    vectors = VectorIndex.load(settings.data_dir / "vectors.faiss").ids()
-    return client.get("/health").json(), vectors.tolist(), [h["chunk_id"] for h in hits]
+    store = client.app.state.koshqon.store
+    assert in_step(store)
+    return (
+        client.get("/health").json(),
+        store.indexes().ids().tolist(),
+        [h["chunk_id"] for h in hits],
+    )
 
 
 @pytest.fixture
@@ -100,13 +107,24 @@ def test_file_above_the_size_limit_is_413(settings, models_dir):
         assert client.get("/health").json()["documents"] == 0
 
 
-def test_index_file_is_rebuilt_when_missing_or_out_of_step(stocked, settings):
+def test_index_files_are_rebuilt_when_missing_truncated_or_out_of_step(stocked, settings):
     client, before = stocked
-    faiss_file = settings.data_dir / "vectors.faiss"
+    client.app.state.koshqon.store.snapshot()
+    index = settings.data_dir / "index"
+    snapshot = index / (index / "CURRENT").read_text()
+    faiss_file = next(snapshot.glob("vectors-*.faiss"))
+    data = faiss_file.read_bytes()
+    faiss_file.unlink()  # a new file, not the linked one
+    faiss_file.write_bytes(data[: len(data) // 2])
+    with TestClient(create_app(settings)) as restarted:
+        assert state(restarted, settings) == before
+    snapshot = index / (index / "CURRENT").read_text()
+    faiss_file = next(snapshot.glob("vectors-*.faiss"))
+    faiss_file.unlink()
     VectorIndex.build(384, np.array([12345]), np.ones((1, 384), np.float32)).save(faiss_file)
     with TestClient(create_app(settings)) as restarted:
         assert state(restarted, settings) == before
-    faiss_file.unlink()
+    shutil.rmtree(index)
     with TestClient(create_app(settings)) as restarted:
         assert state(restarted, settings) == before
 

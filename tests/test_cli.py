@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from index.vectors import VectorIndex
+from index import indexes as snapshots
+from index.catalog import Catalog
 from service.api.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -204,5 +205,9 @@ def test_an_interrupted_ingest_resumes_where_it_stopped(run, settings, tmp_path)
     assert f"Added {len(names) - finished}, skipped {finished}, failed 0." in again.stdout
     health = json.loads(run("health").stdout)
     assert health["documents"] == len(names)
-    faiss_ids = VectorIndex.load(settings.data_dir / "vectors.faiss").ids()
-    assert len(faiss_ids) == health["chunks"]
+    catalog = Catalog(settings.data_dir / "catalog.sqlite")
+    indexes = snapshots.load(settings.data_dir / "index", catalog, 384)
+    assert indexes is not None, "the index snapshot of the first, killed run is readable"
+    indexes.catch_up(catalog)
+    assert indexes.ids().tolist() == indexes.keyword_ids().tolist() == catalog.chunk_ids().tolist()
+    assert len(indexes.ids()) == health["chunks"]

@@ -6,7 +6,7 @@ under test); tests/test_cli.py runs the real command with the real model."""
 from __future__ import annotations
 
 import pytest
-from test_store import HashingEmbedder, document
+from test_store import HashingEmbedder, document, in_step
 
 from index.reindex import reindex
 from index.search import search
@@ -62,8 +62,8 @@ def test_reindex_moves_a_collection_to_another_model_keeping_ids_and_metadata(co
             before[key].added_at,
             before[key].sha256,
         )
-    assert store.vectors().dim == 32
-    assert store.vectors().ids().tolist() == store.catalog.chunk_ids()
+    assert store.indexes().dim == 32
+    assert in_step(store)
     hits = search(store, "кандасы", mode="keyword").results
     assert [h.citation.document_id for h in hits] == [list(before)[1]]
     assert not (data_dir / ".reindex").exists()

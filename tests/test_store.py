@@ -7,6 +7,7 @@ stands in for it; user-facing behaviour is tested with the real model elsewhere.
 from __future__ import annotations
 
 import hashlib
+import shutil
 
 import numpy as np
 import pytest
@@ -38,6 +39,12 @@ def document(text: str, name: str = "note.txt"):
     return prepare(text.encode(), name, Metadata(), Chunker(HashingEmbedder().count_tokens))
 
 
+def in_step(store: Store) -> bool:
+    """The dense and keyword indexes hold exactly the catalog's passages."""
+    indexes, catalog = store.indexes(), store.catalog.chunk_ids().tolist()
+    return indexes.ids().tolist() == indexes.keyword_ids().tolist() == catalog
+
+
 def test_a_failed_write_leaves_no_trace(tmp_path, monkeypatch):
     store = Store(tmp_path, HashingEmbedder())
     store.add(document("Кандас — этнический казах."))
@@ -54,7 +61,8 @@ def test_a_failed_write_leaves_no_trace(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         store.add(document("Регистрация по месту жительства.", "second.txt"))
     assert store.catalog.counts() == (1, 1)
-    assert len(store.vectors()) == 1
+    assert len(store.indexes()) == 1
+    assert in_step(store)
     assert len([p for p in store.originals.folder.rglob("*") if p.is_file()]) == 1
 
 
@@ -73,11 +81,12 @@ def test_originals_are_kept_by_content_and_go_with_their_document(tmp_path):
 
 def test_another_process_writing_is_noticed(tmp_path):
     reader, writer = Store(tmp_path, HashingEmbedder()), Store(tmp_path, HashingEmbedder())
-    assert len(reader.vectors()) == 0
+    assert len(reader.indexes()) == 0
     added = writer.add(document("Ішкі көші-қон және еңбек нарығы.")).document
-    assert reader.vectors().ids().tolist() == [c.id for c in reader.catalog.chunks_of(added.id)]
+    assert reader.indexes().ids().tolist() == [c.id for c in reader.catalog.chunks_of(added.id)]
+    assert in_step(reader)
     writer.remove(added.id)
-    assert len(reader.vectors()) == 0
+    assert len(reader.indexes()) == 0
 
 
 def test_opening_with_another_model_says_how_to_reindex(tmp_path):
@@ -114,7 +123,7 @@ def test_searches_during_replacement_see_one_version_whole(tmp_path):
     stop.set()
     thread.join()
     assert seen and all(len(editions) == 1 for editions in seen), seen
-    assert store.vectors().ids().tolist() == store.catalog.chunk_ids()
+    assert in_step(store)
 
 
 def test_a_catalog_from_an_older_version_opens_with_its_documents(tmp_path):
@@ -133,7 +142,8 @@ def test_a_catalog_from_an_older_version_opens_with_its_documents(tmp_path):
 
 def test_each_languages_background_kept_on_writes_is_the_one_rebuilt_from_the_index(tmp_path):
     """Adds and removes keep the per-language sums up to date; a process opening the same
-    collection rebuilds them from the FAISS index and gets the same scale."""
+    collection loads them from the saved snapshot (or rebuilds them from the catalog) and
+    gets the same scale."""
     store = Store(tmp_path, HashingEmbedder())
     store.add(document("Қандастар солтүстік өңірлерге қоныстанады.", "a.txt"))
     removed = store.add(document("Кандасы переселяются в северные регионы.", "b.txt"))
@@ -143,7 +153,10 @@ def test_each_languages_background_kept_on_writes_is_the_one_rebuilt_from_the_in
     store.remove(removed.document.id)
     query = HashingEmbedder().embed(["кандасы регионы"], "query")[0]
     kept = store.indexes().background
+    loaded = Store(tmp_path, HashingEmbedder()).indexes().background
+    shutil.rmtree(tmp_path / "index")
     rebuilt = Store(tmp_path, HashingEmbedder()).indexes().background
     for lang in ("kk", "ru"):
-        assert kept.count(lang) == rebuilt.count(lang) == 2
+        assert kept.count(lang) == loaded.count(lang) == rebuilt.count(lang) == 2
+        assert kept.scale(query, lang) == pytest.approx(loaded.scale(query, lang))
         assert kept.scale(query, lang) == pytest.approx(rebuilt.scale(query, lang))

@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.koshqon = Koshqon(settings)
+        app.state.koshqon.store.indexes()  # loaded before the first search, not during it
         app.state.jobs = Jobs(app.state.koshqon)
         yield
         app.state.jobs.close()
