@@ -7,10 +7,10 @@ own index and never groups passages per query. On disk the indexes are a **snaps
 the catalog's change log**: a snapshot is saved now and then (every ``SNAPSHOT_EVERY``
 changes, or 5% of the collection), and opening loads the latest one and replays the
 changes made since, by any process. A write therefore never rewrites an index file; a
-partition untouched since the last snapshot is linked into the next one, not copied. A snapshot is written into a fresh folder and
-made current by renaming one small file, so a crash leaves the previous one whole; a
-snapshot that cannot be read, or that belongs to another catalog, is rebuilt from the
-catalog.
+partition untouched since the last snapshot is linked into the next one, not copied. A
+snapshot is written into a fresh folder and made current by renaming one small file, so a
+crash leaves the previous one whole; a snapshot that cannot be read, or that belongs to
+another catalog, is rebuilt from the catalog.
 
     DATA/index/CURRENT              name of the current snapshot folder
     DATA/index/snapshot-SEQ-ID/     manifest.json, background.npz, per language i:

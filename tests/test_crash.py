@@ -34,9 +34,8 @@ WRITER = (
     + """
 store = Store(Path(sys.argv[1]), HashingEmbedder())
 for n in range(10**6):
-    added = store.add_many(
-        [document(f"Кандас {n} тіркеу {i}. Регистрация {n} {i}.", f"d{n}-{i}.txt") for i in range(5)]
-    )
+    texts = [f"Кандас {n} тіркеу {i}. Регистрация {n} {i}." for i in range(5)]
+    added = store.add_many([document(t, f"d{n}-{i}.txt") for i, t in enumerate(texts)])
     store.remove(added[0].document.id)
     store.update(added[1].document.id, {"title": f"Справочник {n}"})
     store.snapshot()
