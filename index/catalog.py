@@ -201,6 +201,7 @@ class Catalog:
         self._lock = threading.RLock()
         self._readers = threading.local()
         self._open_readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(SCHEMA)
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(chunks)")}
@@ -225,7 +226,7 @@ class Catalog:
                 self.renew_id(db)
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._readers_lock:
             for reader in self._open_readers:
                 reader.close()
             self._db.close()
@@ -234,7 +235,7 @@ class Catalog:
         reader = getattr(self._readers, "db", None)
         if reader is None:
             reader = self._readers.db = _connect(self._path)
-            with self._lock:
+            with self._readers_lock:  # not the writer's lock: a write may be under way
                 self._open_readers.append(reader)
         return reader
 

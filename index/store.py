@@ -6,7 +6,8 @@ before the COMMIT the store takes the indexes' write lock, and releases it once 
 replayed the change, so a search never sees the catalog and the indexes disagree. Changes
 made by another process (the CLI ingesting while the server runs) are replayed the same way
 at the next search. Searches share a read lock and run side by side; a write holds them off
-only while its change is replayed (milliseconds for a document).
+only while its change is replayed (milliseconds for a document). Saving a snapshot holds
+off changes to the indexes, not searches.
 """
 
 from __future__ import annotations
@@ -116,13 +117,16 @@ class Store:
         self.originals = Originals(data_dir / ORIGINALS_DIR)
         self.index_dir = data_dir / INDEX_DIR
         self._lock = ReadWriteLock()
-        self._saving = threading.Lock()
+        self._changing = threading.Lock()  # held while the indexes change or are saved
+        self._saver: threading.Thread | None = None
         self._indexes: Indexes | None = None
         (data_dir / "vectors.faiss").unlink(missing_ok=True)  # the index file before snapshots
         self._check_model()
         self._check_analyzer()
 
     def close(self) -> None:
+        if self._saver is not None:
+            self._saver.join()
         self.catalog.close()
 
     def _check_model(self) -> None:
@@ -155,15 +159,21 @@ class Store:
     # --- the indexes, kept in step with the catalog ------------------------------------------
     def indexes(self) -> Indexes:
         """The indexes, brought up to date with the catalog: loaded from the last snapshot
-        (or built from the catalog) at first use, then replaying the changes since."""
-        if self._indexes is None or self.catalog.last_change() != self._indexes.seq:
-            with self._lock.writing():
-                self._refresh()
+        (or built from the catalog) at first use, then replaying the changes since. A search
+        that finds another process's changes while a snapshot is being saved goes on with
+        the indexes as they are (seconds behind) rather than wait for the snapshot."""
+        stale = self._indexes is None or self.catalog.last_change() != self._indexes.seq
+        if stale and self._changing.acquire(blocking=self._indexes is None):
+            try:
+                with self._lock.writing():
+                    self._refresh()
+            finally:
+                self._changing.release()
             self._snapshot_if_due()
         return self._indexes
 
     def _refresh(self) -> None:
-        """(Under the write lock.)"""
+        """(Changing the indexes: under both locks.)"""
         if self._indexes is not None and self._indexes.seq < self.catalog.forgotten():
             self._indexes = None  # another process saved a snapshot and dropped the log
         if self._indexes is None:
@@ -174,21 +184,20 @@ class Store:
         self._indexes.catch_up(self.catalog)
 
     def _snapshot_if_due(self) -> None:
-        if self._indexes.snapshot_due():
-            self.snapshot()
+        """A snapshot in the background, so that no search or write waits for it."""
+        running = self._saver is not None and self._saver.is_alive()
+        if self._indexes.snapshot_due() and not running:
+            self._saver = threading.Thread(target=self.snapshot, name="koshqon-snapshot")
+            self._saver.start()
 
     def snapshot(self) -> None:
-        """Save the indexes as they are (searches go on meanwhile; writes wait), and drop
-        the change log before the previous snapshot."""
-        if not self._saving.acquire(blocking=False):
-            return  # another thread is saving
-        try:
-            with self._lock.reading(), _file_lock(self.index_dir / "LOCK", fcntl.LOCK_EX):
-                previous = max(self._indexes.saved_seq, 0)
-                snapshots.save(self._indexes, self.index_dir, self.catalog.get_meta("catalog_id"))
-            self.catalog.forget_changes(min(previous, self._indexes.saved_seq))
-        finally:
-            self._saving.release()
+        """Save the indexes as they are, and drop the change log before the previous
+        snapshot. Searches go on meanwhile; changes to the indexes wait."""
+        with self._changing, _file_lock(self.index_dir / "LOCK", fcntl.LOCK_EX):
+            previous = max(self._indexes.saved_seq, 0)
+            snapshots.save(self._indexes, self.index_dir, self.catalog.get_meta("catalog_id"))
+        # outside the lock: a writer waiting for it holds the catalog's
+        self.catalog.forget_changes(min(previous, self._indexes.saved_seq))
 
     @contextmanager
     def reading(self) -> Iterator[Indexes]:
@@ -200,7 +209,7 @@ class Store:
     @contextmanager
     def _publishing(self) -> Iterator[None]:
         """Around a write's COMMIT: searches held off until the indexes include it."""
-        with self._lock.writing():
+        with self._changing, self._lock.writing():
             yield
             self._refresh()
 
