@@ -9,7 +9,8 @@ is laid out as Lucene lays out its indexes, so that no write rebuilds it:
 - a **recent** segment: passages added since the base was compiled, held in memory and
   compiled again (cheaply, it is small) at the first search after a change;
 - **deletions** of base passages are marks; document frequencies still count them until the
-  base is compacted (as Lucene's do), when recent and deletions reach a quarter of it.
+  base is compacted (as Lucene's do), when recent and deletions reach a quarter of it; the
+  store compacts when it saves a snapshot, in the background.
 
 A query costs the length of its terms' postings, not the size of the collection
 (docs/scale.md).
@@ -22,7 +23,7 @@ import os
 import shutil
 import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,7 +133,6 @@ class KeywordIndex:
             self._live += 1
             self._length_sum += float(entry[1].sum())
         self._recent_segment = None
-        self._compact_if_due()
 
     def _term_id(self, term: str) -> int:
         if term not in self._vocabulary:
@@ -161,13 +161,17 @@ class KeywordIndex:
             self._live -= len(found)
             self._length_sum -= float(self._base.lengths[found].sum())
 
-    def _compact_if_due(self) -> None:
+    def compaction_due(self) -> bool:
         pending = len(self._recent) + int((~self._alive).sum())
-        if pending >= max(COMPACT_MIN, COMPACT_SHARE * len(self._base.ids)):
-            self.compact()
+        return pending >= max(COMPACT_MIN, COMPACT_SHARE * len(self._base.ids))
 
     def compact(self) -> None:
-        """One base of every live passage: deletions dropped, recent passages merged in."""
+        self.compacted()()
+
+    def compacted(self) -> Callable[[], None]:
+        """One base of every live passage (deletions dropped, recent passages merged in),
+        computed while searches go on; the caller installs it by calling the result (with
+        searches held off: it changes several fields)."""
         base, keep = self._base, self._alive
         recent = self._recent_compiled()
         rows_kept = np.flatnonzero(keep)
@@ -183,10 +187,15 @@ class KeywordIndex:
         cols = np.concatenate([base_cols[live], recent.columns()])
         tf = np.concatenate([np.asarray(base.tf)[live], recent.tf])
         lengths = np.concatenate([base.lengths[rows_kept], recent.lengths])[order]
-        self._base = Segment.from_coo(ids[order], lengths, rows, cols, tf, len(self._terms))
-        self._alive = np.ones(len(ids), dtype=bool)
-        self._base_folder = None
-        self._recent, self._recent_segment = {}, None
+        compacted = Segment.from_coo(ids[order], lengths, rows, cols, tf, len(self._terms))
+
+        def install() -> None:
+            self._base = compacted
+            self._alive = np.ones(len(ids), dtype=bool)
+            self._base_folder = None
+            self._recent, self._recent_segment = {}, None
+
+        return install
 
     # --- reads --------------------------------------------------------------------------
     def holds(self, ids: np.ndarray) -> np.ndarray:

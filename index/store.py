@@ -191,9 +191,19 @@ class Store:
             self._saver.start()
 
     def snapshot(self) -> None:
-        """Save the indexes as they are, and drop the change log before the previous
-        snapshot. Searches go on meanwhile; changes to the indexes wait."""
+        """Save the indexes as they are (keyword bases compacted first where due), and drop
+        the change log before the previous snapshot. Searches go on meanwhile; changes to
+        the indexes wait."""
         with self._changing, _file_lock(self.index_dir / "LOCK", fcntl.LOCK_EX):
+            compacted = [
+                partition.keywords.compacted()
+                for partition in self._indexes.partitions.values()
+                if partition.keywords.compaction_due()
+            ]
+            if compacted:
+                with self._lock.writing():
+                    for install in compacted:
+                        install()
             previous = max(self._indexes.saved_seq, 0)
             snapshots.save(self._indexes, self.index_dir, self.catalog.get_meta("catalog_id"))
         # outside the lock: a writer waiting for it holds the catalog's
