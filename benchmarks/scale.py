@@ -381,13 +381,113 @@ def during_ingest(koshqon: Koshqon, asked, documents, vectors, passages: int = 2
     return {"passages_written": written, "ingest_s": round(ingest_s, 1), **result}
 
 
+# --- the report --------------------------------------------------------------------------------
+ROWS = [  # (measure, target at 1M, how to read it from a run's figures)
+    ("passages", "", lambda f: f"{f['build']['passages']:,}"),
+    ("build through the bulk write path", "", lambda f: _seconds(f["build"].get("build_s"))),
+    (
+        "server start to first answer",
+        "≤ 30 s",
+        lambda f: f"{f['server_start_to_first_answer_s']} s",
+    ),
+    (
+        "hybrid /search, 1 client, p50 / p95 (HTTP)",
+        "p95 ≤ 60 ms (≤ 40 at 100k)",
+        lambda f: _p(f["search_1_client"]["hybrid"]["http_ms"]),
+    ),
+    (
+        "  of which inside the search (took_ms)",
+        "",
+        lambda f: _p(f["search_1_client"]["hybrid"]["took_ms"]),
+    ),
+    ("dense /search, p50 / p95", "", lambda f: _p(f["search_1_client"]["dense"]["http_ms"])),
+    ("keyword /search, p50 / p95", "", lambda f: _p(f["search_1_client"]["keyword"]["http_ms"])),
+    (
+        "hybrid searches/s, 8 clients",
+        "≥ 40",
+        lambda f: f"{f['search_8_clients']['searches_per_s']}",
+    ),
+    ("  their latency p50 / p95", "", lambda f: _p(f["search_8_clients"]["latency_ms"])),
+    ("dense recall@10 against exact", "≥ 0.95", lambda f: f"{f['recall']['recall_at_10']:.3f}"),
+    (
+        "dense indexes (passages)",
+        "",
+        lambda f: ", ".join(f"{k}: {v}" for k, v in f["recall"]["indexes"].items()),
+    ),
+    (
+        "server RSS after searches / peak",
+        "≤ 4 GB",
+        lambda f: (
+            f"{f['memory_after_searches']['rss_mb']:,} / {f['memory_at_end']['peak_rss_mb']:,} MB"
+        ),
+    ),
+    (
+        "a 50-passage document written by another process: write",
+        "",
+        lambda f: f"{f['writes']['write_50_passages_ms']:.0f} ms",
+    ),
+    (
+        "  then found by the server's next search",
+        "≤ 2 s, no rebuild",
+        lambda f: f"{f['writes']['found_after_write_ms']:.0f} ms",
+    ),
+    ("PATCH year, p50 / p95", "≤ 50 ms", lambda f: _p(f["writes"]["patch_year_ms"])),
+    (
+        "PATCH title (re-terms 50 passages), p50 / p95",
+        "",
+        lambda f: _p(f["writes"]["patch_title_50_passages_ms"]),
+    ),
+    ("DELETE (5 passages), p50 / p95", "", lambda f: _p(f["writes"]["delete_5_passages_ms"])),
+    (
+        "searches while another process ingests 20k passages: p50 / p95 / max",
+        "max ≤ 1 s",
+        lambda f: _p(f["during_bulk_ingest"]["latency_ms"], with_max=True),
+    ),
+    (
+        "disk: catalog / index / originals",
+        "",
+        lambda f: " / ".join(
+            f"{f['disk'].get(k + '_mb', 0):,} MB" for k in ("catalog.sqlite", "index", "originals")
+        ),
+    ),
+]
+
+
+def _seconds(value) -> str:
+    return "reused" if value is None else f"{value:.0f} s"
+
+
+def _p(figures: dict, with_max: bool = False) -> str:
+    text = f"{figures['p50']:.0f} / {figures['p95']:.0f} ms"
+    return f"{text} / {figures['max']:.0f} ms" if with_max else text
+
+
+def report(runs: list[Path]) -> str:
+    """The table of docs/scale.md: one column per run."""
+    figures = [json.loads(path.read_text(encoding="utf-8")) for path in runs]
+    header = "| measure | target at 1M | " + " | ".join(path.stem for path in runs) + " |"
+    lines = [header, "|---|---|" + "---|" * len(runs)]
+    for name, target, read in ROWS:
+        lines.append(f"| {name} | {target} | " + " | ".join(read(f) for f in figures) + " |")
+    machines = sorted(
+        {f"{f['machine']}, model {f['model']} ({f.get('encoder', 'torch')})" for f in figures}
+    )
+    return "\n".join(lines) + "\n\nMeasured on " + "; ".join(machines) + ".\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--passages", type=int, required=True)
-    parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--json", type=Path, required=True)
+    parser.add_argument("--passages", type=int)
+    parser.add_argument("--data-dir", type=Path)
+    parser.add_argument("--json", type=Path)
     parser.add_argument("--base-cache", type=Path, default=ROOT / ".cache")
+    parser.add_argument("--report", type=Path, nargs="+", help="print the table of these runs")
     arguments = parser.parse_args()
+    if arguments.report:
+        print(report(arguments.report))
+        return
+    if not (arguments.passages and arguments.data_dir and arguments.json):
+        parser.error("--passages, --data-dir and --json are needed to build and measure")
     if not CORPORA.is_dir():
         raise SystemExit(f"{CORPORA} not found; set KOSHQON_CORPORA")
 
@@ -399,6 +499,7 @@ def main() -> None:
         "date": date.today().isoformat(),
         "machine": describe(),
         "model": koshqon.embedder.model_id,
+        "encoder": settings.encoder,
         "base_passages": len(vectors),
         "build": build(koshqon, arguments.passages, documents, vectors),
     }

@@ -29,7 +29,8 @@ class CachedEmbedder:
 
     def _key(self, text: str, kind: Kind) -> bytes:
         prefix = getattr(self.inner, "prefixes", {}).get(kind, "")
-        return hashlib.sha256(f"{self.model_id}\0{prefix}\0{kind}\0{text}".encode()).digest()
+        model = f"{self.model_id}{_runtime(self.inner)}"
+        return hashlib.sha256(f"{model}\0{prefix}\0{kind}\0{text}".encode()).digest()
 
     def _lookup(self, keys: list[bytes]) -> dict[bytes, np.ndarray]:
         found = {}
@@ -68,8 +69,15 @@ class CachedEmbedder:
 
 
 def cache_path(data_dir: Path, embedder: Embedder) -> Path:
-    """One cache per model, shared by every evaluation (its keys name the model too)."""
-    return data_dir / "eval-cache" / f"{embedder.model_id.replace('/', '_')}.sqlite"
+    """One cache per model and runtime, shared by every evaluation (its keys name them too)."""
+    name = f"{embedder.model_id.replace('/', '_')}{_runtime(embedder)}"
+    return data_dir / "eval-cache" / f"{name}.sqlite"
+
+
+def _runtime(embedder: Embedder) -> str:
+    """ "-onnx-int8" for the int8 ONNX runtime, whose vectors differ a little from torch's."""
+    runtime = getattr(embedder, "runtime", "")
+    return f"-{runtime}" if runtime else ""
 
 
 def cached_model() -> tuple[CachedEmbedder, Chunker]:

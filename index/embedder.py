@@ -101,12 +101,23 @@ class SentenceTransformerEmbedder:
         return [len(ids) for ids in encoded["input_ids"]]
 
 
-def load_embedder(model: str, models_dir: Path, **options) -> SentenceTransformerEmbedder:
-    """The configured model: a built-in one (rebuilt once into ``models_dir``) or any
-    sentence-transformers folder path or locally cached model name."""
+Encoder = Literal["onnx-int8", "torch"]
+
+
+def load_embedder(
+    model: str, models_dir: Path, encoder: Encoder = "onnx-int8", **options
+) -> Embedder:
+    """The configured model: a built-in one (rebuilt once into ``models_dir``), run by ONNX
+    Runtime with int8 weights on CPU unless ``encoder`` is "torch" (index/onnx_encoder.py),
+    or any sentence-transformers folder path or locally cached model name, run by torch."""
     from .model_build import ADAPTERS, ensure_built_in_model
 
     if model in ADAPTERS:
-        location = str(ensure_built_in_model(models_dir, model))
-        return SentenceTransformerEmbedder(model, location, **options)
+        location = ensure_built_in_model(models_dir, model)
+        if encoder == "onnx-int8" and options.get("device", "cpu") == "cpu":
+            from .onnx_encoder import OnnxEmbedder
+
+            prefixes = {k: options[k] for k in ("query_prefix", "passage_prefix") if k in options}
+            return OnnxEmbedder(model, location, **prefixes)
+        return SentenceTransformerEmbedder(model, str(location), **options)
     return SentenceTransformerEmbedder(model, model, **options)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,6 +27,13 @@ class Settings(BaseSettings):
         None, description=("Where the built-in model is rebuilt; defaults to DATA_DIR/models.")
     )
     device: str = Field("cpu", description="Torch device for the embedding model.")
+    encoder: Literal["onnx-int8", "torch"] = Field(
+        "torch",
+        description=(
+            "How the built-in model runs on CPU: ONNX Runtime with int8 weights (about twice "
+            "as fast, docs/scale.md) or torch in float32."
+        ),
+    )
     query_prefix: str | None = Field(None, description="Overrides the model's query prompt.")
     passage_prefix: str | None = Field(None, description="Overrides the model's passage prompt.")
     chunk_tokens: int = Field(256, ge=32, le=480, description="Passage budget in model tokens.")

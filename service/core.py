@@ -11,7 +11,7 @@ from pathlib import Path
 
 from index.answer import Answer, Answering, answer
 from index.catalog import ChunkRecord, DocumentRecord
-from index.embedder import SentenceTransformerEmbedder, load_embedder
+from index.embedder import Embedder, Encoder, load_embedder
 from index.parallel import link_versions
 from index.reindex import reindex as rebuild_from_originals
 from index.search import Filters, Mode, SearchResult, search
@@ -31,11 +31,21 @@ LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
 
 @lru_cache(maxsize=4)
 def _embedder(
-    model: str, models_dir: Path, device: str, query_prefix: str | None, passage_prefix: str | None
-) -> SentenceTransformerEmbedder:
+    model: str,
+    models_dir: Path,
+    encoder: Encoder,
+    device: str,
+    query_prefix: str | None,
+    passage_prefix: str | None,
+) -> Embedder:
     """One loaded model per process, shared by every app and command that asks for it."""
     return load_embedder(
-        model, models_dir, device=device, query_prefix=query_prefix, passage_prefix=passage_prefix
+        model,
+        models_dir,
+        encoder,
+        device=device,
+        query_prefix=query_prefix,
+        passage_prefix=passage_prefix,
     )
 
 
@@ -130,10 +140,11 @@ def files_to_ingest(paths: list[Path]) -> Iterator[tuple[Path, Metadata | None, 
             yield path, None, None
 
 
-def _model_and_chunker(settings: Settings) -> tuple[SentenceTransformerEmbedder, Chunker]:
+def _model_and_chunker(settings: Settings) -> tuple[Embedder, Chunker]:
     embedder = _embedder(
         settings.model,
         settings.model_cache,
+        settings.encoder,
         settings.device,
         settings.query_prefix,
         settings.passage_prefix,

@@ -341,3 +341,23 @@ def test_losing_a_build_race_keeps_the_winners_folder(tmp_path, monkeypatch):
     assert ensure_built_in_model(tmp_path) == target
     assert (target / "marker").read_text() == "winner"
     assert [path.name for path in tmp_path.iterdir()] == [DEFAULT_MODEL_ID]
+
+
+def test_the_int8_onnx_runtime_gives_nearly_the_float32_vectors_and_same_counts(model_dir):
+    """The default CPU runtime (index/onnx_encoder.py) against torch in float32: what it
+    costs in retrieval is measured by koshqon eval (docs/evaluation.md)."""
+    from index.embedder import SentenceTransformerEmbedder
+    from index.onnx_encoder import OnnxEmbedder
+
+    onnx = OnnxEmbedder("multilingual-e5-small", model_dir)
+    torch_ = SentenceTransformerEmbedder("multilingual-e5-small", str(model_dir))
+    texts = [
+        "Қазақстан Республикасының мемлекеттік тілі – қазақ тілі.",
+        "Кандасы получают субсидию на аренду жилья.",
+        "Everyone has the right to freedom of movement.",
+        "№ 5 ½ " + "слово " * 600,  # past the 512-token limit: truncated alike
+    ]
+    for kind in ("query", "passage"):
+        assert cosine_rows(onnx.embed(texts, kind), torch_.embed(texts, kind)).min() > 0.99
+    assert onnx.count_tokens(texts) == torch_.count_tokens(texts)
+    assert onnx.dim == torch_.dim and onnx.max_tokens == torch_.max_tokens
