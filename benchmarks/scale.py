@@ -508,6 +508,7 @@ def main() -> None:
     server, start_s = start_server(arguments.data_dir, env)
     try:
         figures["server_start_to_first_answer_s"] = round(start_s, 1)
+        figures["memory_after_start"] = rss_mb(server.pid)
         asked = queries()
         with httpx.Client(base_url=f"http://127.0.0.1:{PORT}", timeout=120) as client:
             for _, text in asked[:5]:  # warm-up

@@ -12,9 +12,11 @@ the model folder is.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +39,7 @@ def ensure_int8_model(model_dir: Path) -> Path:
         file=sys.stderr,
     )
     import torch
+    import transformers
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModel
 
@@ -48,10 +51,12 @@ def ensure_int8_model(model_dir: Path) -> Path:
         def forward(self, input_ids, attention_mask):
             return self.model(input_ids=input_ids, attention_mask=attention_mask)[0]
 
+    transformers.logging.disable_progress_bar()
     model = AutoModel.from_pretrained(model_dir, dtype=torch.float32).eval()
     example = torch.ones((1, 8), dtype=torch.int64)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
+    with tempfile.TemporaryDirectory(dir=target.parent) as scratch, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's notes on operators it converts
         exported = Path(scratch) / "model.onnx"
         axes = {0: "batch", 1: "tokens"}
         torch.onnx.export(
@@ -65,7 +70,13 @@ def ensure_int8_model(model_dir: Path) -> Path:
             dynamo=False,
         )
         quantised = Path(scratch) / "model-int8.onnx"
-        quantize_dynamic(exported, quantised, weight_type=QuantType.QInt8, per_channel=True)
+        root = logging.getLogger()
+        level = root.level
+        root.setLevel(logging.ERROR)  # not the quantiser's advice on pre-processing
+        try:
+            quantize_dynamic(exported, quantised, weight_type=QuantType.QInt8, per_channel=True)
+        finally:
+            root.setLevel(level)
         os.replace(quantised, target)
     return target
 

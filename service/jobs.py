@@ -20,7 +20,6 @@ from .core import FileOutcome, Koshqon
 
 
 class JobNotFound(KoshqonError):
-    status = 404
     title = "Job not found"
 
 

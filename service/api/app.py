@@ -15,6 +15,7 @@ from ingest.errors import KoshqonError
 from ..config import Settings, get_settings
 from ..core import Koshqon, too_large
 from ..jobs import Jobs
+from .errors import http_status
 from .routes import ask, documents, health, jobs, search, web
 from .schemas import Problem
 
@@ -59,12 +60,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         limit = settings.max_upload_bytes + MULTIPART_OVERHEAD
         if request.method in ("POST", "PUT") and length.isdigit() and int(length) > limit:
             error = too_large(f"the upload is {int(length) / 1e6:.1f} MB", settings)
-            return problem(error.status, error.title, str(error))
+            return problem(http_status(error), error.title, str(error))
         return await call_next(request)
 
     @app.exception_handler(KoshqonError)
     async def koshqon_error(request: Request, error: KoshqonError):
-        return problem(error.status, error.title, str(error))
+        return problem(http_status(error), error.title, str(error))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError):

@@ -23,6 +23,7 @@ from ingest.readers import READERS
 from ...web import i18n
 from ...web.markup import highlighted, linked_markers, marked, plain, view_url
 from ..deps import KoshqonDep
+from ..errors import http_status
 from ..schemas import AskRequest
 from .ask import ask as ask_api
 from .documents import get_document, list_documents
@@ -118,7 +119,7 @@ def document_page(
     try:
         document = get_document(koshqon, document_id).model_dump()
     except KoshqonError as error:
-        return page(request, "error.html", ui, remembered, error.status, error=str(error))
+        return page(request, "error.html", ui, remembered, http_status(error), error=str(error))
     return page(
         request,
         "document.html",

@@ -1,0 +1,31 @@
+"""The HTTP status of each kind of domain error (the errors themselves know nothing of
+HTTP: ingest/errors.py)."""
+
+from __future__ import annotations
+
+from ingest.errors import (
+    DocumentNotFound,
+    DuplicateContent,
+    FileTooLarge,
+    InvalidParameter,
+    KoshqonError,
+    ModelMismatch,
+    UnsupportedFileType,
+)
+
+from ..jobs import JobNotFound
+
+HTTP_STATUS = {  # the most specific class of an error decides
+    JobNotFound: 404,
+    UnsupportedFileType: 415,
+    FileTooLarge: 413,
+    DocumentNotFound: 404,
+    DuplicateContent: 409,
+    ModelMismatch: 409,
+    InvalidParameter: 422,
+    KoshqonError: 400,
+}
+
+
+def http_status(error: KoshqonError) -> int:
+    return next(HTTP_STATUS[kind] for kind in type(error).__mro__ if kind in HTTP_STATUS)
