@@ -353,18 +353,11 @@ def writes(koshqon: Koshqon, client: httpx.Client, documents, vectors) -> dict:
     }
 
 
-def during_ingest(koshqon: Koshqon, asked, documents, vectors, passages: int = 20_000) -> dict:
-    """Searches (1 client) while another process writes ``passages`` passages in bulk."""
-    stop = threading.Event()
-    result: dict = {}
-    searcher = threading.Thread(
-        target=lambda: result.update(searching(asked, 3600, 1, stop)), daemon=True
-    )
-    searcher.start()
-    time.sleep(1)
+def ingest_replicas(koshqon: Koshqon, documents, vectors, passages: int) -> list[int]:
+    """Replicas written document by document (a transaction each), as an ingest does."""
     rng = np.random.default_rng(2)
     offsets = np.cumsum([0] + [len(d.chunks) for d in documents])
-    added, written, started = [], 0, time.perf_counter()
+    added, written = [], 0
     for i, document in enumerate(documents * 10):
         if written >= passages:
             break
@@ -373,12 +366,30 @@ def during_ingest(koshqon: Koshqon, asked, documents, vectors, passages: int = 2
         rows = perturbed(vectors[offsets[base] : offsets[base + 1]], rng)
         added.append(koshqon.store.add_many([made], rows)[0].document.id)
         written += len(made.chunks)
+    return added
+
+
+def during_ingest(koshqon: Koshqon, data_dir: Path, asked, passages: int = 20_000) -> dict:
+    """Searches (1 client) while another process writes ``passages`` passages."""
+    stop = threading.Event()
+    result: dict = {}
+    searcher = threading.Thread(
+        target=lambda: result.update(searching(asked, 3600, 1, stop)), daemon=True
+    )
+    searcher.start()
+    time.sleep(1)
+    ids_file = data_dir / ".ingested.json"
+    started = time.perf_counter()
+    command = [sys.executable, "-m", "benchmarks.scale", "--ingest", str(passages)]
+    command += ["--data-dir", str(data_dir), "--json", str(ids_file)]
+    subprocess.run(command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     ingest_s = time.perf_counter() - started
     stop.set()
     searcher.join()
-    for document_id in added:
+    for document_id in json.loads(ids_file.read_text()):
         koshqon.store.remove(document_id)
-    return {"passages_written": written, "ingest_s": round(ingest_s, 1), **result}
+    ids_file.unlink()
+    return {"passages_written": passages, "ingest_process_s": round(ingest_s, 1), **result}
 
 
 # --- the report --------------------------------------------------------------------------------
@@ -482,6 +493,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--base-cache", type=Path, default=ROOT / ".cache")
     parser.add_argument("--report", type=Path, nargs="+", help="print the table of these runs")
+    parser.add_argument("--ingest", type=int, help=argparse.SUPPRESS)  # during_ingest's writer
     arguments = parser.parse_args()
     if arguments.report:
         print(report(arguments.report))
@@ -495,6 +507,11 @@ def main() -> None:
     koshqon = Koshqon(settings)
     documents = base_documents(koshqon)
     vectors = base_vectors(koshqon, documents, arguments.base_cache)
+    if arguments.ingest:
+        added = ingest_replicas(koshqon, documents, vectors, arguments.ingest)
+        koshqon.close()
+        arguments.json.write_text(json.dumps(added))
+        return
     figures: dict = {
         "date": date.today().isoformat(),
         "machine": describe(),
@@ -518,7 +535,7 @@ def main() -> None:
             figures["memory_after_searches"] = rss_mb(server.pid)
             koshqon = Koshqon(settings)  # another process's writes
             figures["writes"] = writes(koshqon, client, documents, vectors)
-            figures["during_bulk_ingest"] = during_ingest(koshqon, asked, documents, vectors)
+            figures["during_bulk_ingest"] = during_ingest(koshqon, arguments.data_dir, asked)
             figures["recall"] = recall(koshqon, asked)
             koshqon.close()
         figures["memory_at_end"] = rss_mb(server.pid)

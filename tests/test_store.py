@@ -160,3 +160,44 @@ def test_each_languages_background_kept_on_writes_is_the_one_rebuilt_from_the_in
         assert kept.count(lang) == loaded.count(lang) == rebuilt.count(lang) == 2
         assert kept.scale(query, lang) == pytest.approx(loaded.scale(query, lang))
         assert kept.scale(query, lang) == pytest.approx(rebuilt.scale(query, lang))
+
+
+def test_a_process_behind_a_dropped_log_reloads_from_the_snapshot(tmp_path):
+    """The change log is dropped up to the previous snapshot; a process that had not
+    replayed that far loads the current snapshot instead of missing changes."""
+    reader, writer = Store(tmp_path, HashingEmbedder()), Store(tmp_path, HashingEmbedder())
+    assert len(reader.indexes()) == 0
+    for n in range(3):
+        writer.add(document(f"Регистрация мигрантов, выпуск {n}.", f"{n}.txt"))
+        writer.snapshot()
+    assert reader.catalog.forgotten() > 0
+    assert in_step(reader) and len(reader.indexes()) == 3
+
+
+def test_live_saved_and_rebuilt_indexes_rank_alike(tmp_path):
+    """The indexes as written, as loaded from the snapshot plus the log, and as rebuilt
+    from the catalog alone give the same rankings."""
+    from index.search import search
+
+    store = Store(tmp_path, HashingEmbedder())
+    added = store.add_many(
+        [
+            document(f"Кандас {n} получает визу и регистрацию номер {n}.", f"{n}.txt")
+            for n in range(30)
+        ]
+    )
+    store.snapshot()
+    store.remove(added[3].document.id)
+    store.update(added[5].document.id, {"title": "Справочник по визам"})
+
+    def rankings(store: Store) -> list:
+        return [
+            [(h.chunk_id, h.score) for h in search(store, "виза справочник", mode=mode).results]
+            for mode in ("keyword", "dense", "hybrid")
+        ]
+
+    live = rankings(store)
+    store.close()
+    assert rankings(Store(tmp_path, HashingEmbedder())) == live
+    shutil.rmtree(tmp_path / "index")
+    assert rankings(Store(tmp_path, HashingEmbedder())) == live
