@@ -104,12 +104,11 @@ class SentenceTransformerEmbedder:
 Encoder = Literal["onnx-int8", "torch"]
 
 
-def load_embedder(
-    model: str, models_dir: Path, encoder: Encoder = "onnx-int8", **options
-) -> Embedder:
-    """The configured model: a built-in one (rebuilt once into ``models_dir``), run by ONNX
-    Runtime with int8 weights on CPU unless ``encoder`` is "torch" (index/onnx_encoder.py),
-    or any sentence-transformers folder path or locally cached model name, run by torch."""
+def load_embedder(model: str, models_dir: Path, encoder: Encoder = "torch", **options) -> Embedder:
+    """The configured model: a built-in one (rebuilt once into ``models_dir``), run by torch
+    or, on CPU with ``encoder`` "onnx-int8", by ONNX Runtime with int8 weights
+    (index/onnx_encoder.py); or any sentence-transformers folder path or locally cached
+    model name, run by torch."""
     from .model_build import ADAPTERS, ensure_built_in_model
 
     if model in ADAPTERS:
