@@ -498,7 +498,7 @@ def main() -> None:
     if arguments.report:
         print(report(arguments.report))
         return
-    if not (arguments.passages and arguments.data_dir and arguments.json):
+    if not ((arguments.passages or arguments.ingest) and arguments.data_dir and arguments.json):
         parser.error("--passages, --data-dir and --json are needed to build and measure")
     if not CORPORA.is_dir():
         raise SystemExit(f"{CORPORA} not found; set KOSHQON_CORPORA")
