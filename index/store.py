@@ -249,24 +249,23 @@ class Store:
         """Add documents in one transaction, embedding all their passages in one batch, or
         taking their ``vectors`` (one row per passage, in order) computed elsewhere: the bulk
         import, for vectors encoded on a GPU machine."""
-        if vectors is None:
-            vectors = self._encode(documents)
         passages = sum(len(d.chunks) for d in documents)
-        if len(vectors) != passages:
+        if vectors is not None and len(vectors) != passages:
             raise ValueError(f"{len(vectors)} vectors for {passages} passages")
         results: dict[str, AddResult] = {}
-        new: dict[str, tuple[PreparedDocument, np.ndarray]] = {}
-        offset = 0
-        for document in documents:
-            rows = vectors[offset : offset + len(document.chunks)]
-            offset += len(document.chunks)
+        new: dict[str, tuple[PreparedDocument, np.ndarray | None]] = {}
+        for document, rows in _with_rows(documents, vectors):
             existing = self.catalog.find_by_sha256(document.sha256)
             if existing:
                 results[document.sha256] = AddResult(existing, created=False)
             else:
                 new.setdefault(document.sha256, (document, rows))
         if new:
-            results.update(self._insert(list(new.values())))
+            pending = list(new.values())
+            if vectors is None:  # only documents not in the collection yet are encoded
+                fresh = [document for document, _ in pending]
+                pending = _with_rows(fresh, self._encode(fresh))
+            results.update(self._insert(pending))
         return [results[document.sha256] for document in documents]
 
     def _encode(self, documents: list[PreparedDocument]) -> np.ndarray:
@@ -278,10 +277,8 @@ class Store:
 
     def restore(self, records: list[DocumentRecord], documents: list[PreparedDocument]) -> None:
         """Add rebuilt documents under the ids and dates of their catalog records (reindex)."""
-        vectors = self._encode(documents)
-        offsets = np.cumsum([0] + [len(d.chunks) for d in documents])
         self._insert(
-            [(d, vectors[offsets[i] : offsets[i + 1]]) for i, d in enumerate(documents)],
+            _with_rows(documents, self._encode(documents)),
             dict(zip((d.sha256 for d in documents), records, strict=True)),
         )
 
@@ -347,6 +344,15 @@ class Store:
             self.catalog.delete_document(db, document_id)
         self.originals.delete(document.sha256)
         return document
+
+
+def _with_rows(documents: list[PreparedDocument], vectors: np.ndarray | None) -> list:
+    """Each document with its passages' rows of ``vectors`` (None when there are none)."""
+    ends = np.cumsum([len(d.chunks) for d in documents])
+    return [
+        (d, None if vectors is None else vectors[end - len(d.chunks) : end])
+        for d, end in zip(documents, ends, strict=True)
+    ]
 
 
 def _terms(document: PreparedDocument) -> list[list[str]]:
