@@ -13,7 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.scale import percentile, queries
+from benchmarks.machine import percentile
+from benchmarks.scale import queries
 from index import indexes as snapshots
 from index.analysis import analyze
 from index.catalog import Catalog

@@ -1,4 +1,5 @@
-"""The machine a benchmark ran on, for the report's first line."""
+"""The machine a benchmark ran on, for the report's first line, and the percentile its
+figures are quoted with."""
 
 from __future__ import annotations
 
@@ -16,3 +17,8 @@ def cpu_name() -> str:
 
 def describe() -> str:
     return f"{os.cpu_count()} CPU cores ({cpu_name()})"
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]

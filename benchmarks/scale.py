@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import gzip
 import hashlib
 import json
 import os
@@ -38,7 +37,8 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from benchmarks.machine import describe
+from benchmarks.machine import describe, percentile
+from evaluation.tasks import _gzip_json, kazqad_data
 from index import indexes as snapshots
 from index.store import passage_for_embedding
 from ingest.models import Metadata, PreparedDocument
@@ -66,11 +66,6 @@ PORT = 8799
 
 
 # --- the collection -------------------------------------------------------------------------
-def _gzip_lines(path: Path) -> list:
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        return json.load(f) if path.name.endswith(".json.gz") else [json.loads(x) for x in f]
-
-
 def base_documents(koshqon: Koshqon) -> list[PreparedDocument]:
     """The real documents the collection replicates."""
     laws = CORPORA / "legal" / "kz_laws_ru_kk"
@@ -78,16 +73,11 @@ def base_documents(koshqon: Koshqon) -> list[PreparedDocument]:
     files += [CORPORA / "legal" / "constitution_kk_ru_en" / name for name in CONSTITUTION]
     texts = [(path.name, path.read_bytes()) for path in files if path.exists()]
     for lang in ("en", "ru"):
-        data = _gzip_lines(CORPORA / "eval" / "xquad" / f"xquad.{lang}.json.gz")["data"]
+        data = _gzip_json(CORPORA / "eval" / "xquad" / f"xquad.{lang}.json.gz")["data"]
         for a, article in enumerate(data):
             body = "\n\n".join(p["context"].lstrip("\ufeff") for p in article["paragraphs"])
             texts.append((f"xquad-{lang}-{a}.txt", f"{article['title']}\n\n{body}".encode()))
-    rows = _gzip_lines(
-        CORPORA
-        / "eval/kazqad/data/reading-comprehension"
-        / "kazqad-reading-comprehension-v1.0-kk-validation.jsonl.gz"
-    )
-    contexts = list(dict.fromkeys(row["context"] for row in rows))
+    contexts = list(kazqad_data(CORPORA)[1])  # the distinct passages, in order
     for start in range(0, len(contexts), 10):
         texts.append((f"kazqad-{start}.txt", "\n\n".join(contexts[start : start + 10]).encode()))
     return [prepare(data, name, Metadata(), koshqon.chunker) for name, data in texts]
@@ -159,22 +149,12 @@ def queries() -> list[tuple[str, str]]:
     """Real questions, (language, text): XQuAD (en, ru) and KazQAD (kk)."""
     found = []
     for lang in ("en", "ru"):
-        data = _gzip_lines(CORPORA / "eval" / "xquad" / f"xquad.{lang}.json.gz")["data"]
+        data = _gzip_json(CORPORA / "eval" / "xquad" / f"xquad.{lang}.json.gz")["data"]
         asked = [qa["question"] for a in data for p in a["paragraphs"] for qa in p["qas"]]
         found += [(lang, q) for q in random.Random(lang).sample(asked, QUERIES_PER_LANGUAGE)]
-    rows = _gzip_lines(
-        CORPORA
-        / "eval/kazqad/data/reading-comprehension"
-        / "kazqad-reading-comprehension-v1.0-kk-validation.jsonl.gz"
-    )
-    asked = [row["question"] for row in rows]
+    asked = [row["question"] for row in kazqad_data(CORPORA)[0]]
     found += [("kk", q) for q in random.Random("kk").sample(asked, QUERIES_PER_LANGUAGE)]
     return found
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def summary(values: list[float]) -> dict:

@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from machine import describe  # noqa: E402
+from machine import describe, percentile  # noqa: E402
 
 CORPORA = Path(os.environ.get("KOSHQON_CORPORA", ROOT.parent / "shared" / "corpora"))
 LEGAL = [
@@ -46,11 +46,6 @@ QUERIES = [
     "Әркімнің еңбек бостандығына құқығы бар ма?",
 ]
 ROUNDS = 5
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def main() -> None:
