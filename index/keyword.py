@@ -23,7 +23,7 @@ import os
 import shutil
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -222,17 +222,30 @@ class KeywordIndex:
         return self._base.frequency(column) + self._recent_compiled().frequency(column)
 
     def search(
-        self, terms: list[str], k: int, allowed: np.ndarray | None = None
+        self,
+        terms: list[str],
+        k: int,
+        allowed: np.ndarray | None = None,
+        collection: Sequence[KeywordIndex] = (),
     ) -> list[tuple[int, float]]:
         """Top-k (chunk id, BM25 score) pairs with a score above zero (Lucene's idf, never
-        negative), optionally only among ``allowed`` chunk ids."""
-        columns = sorted({self._vocabulary[t] for t in terms if t in self._vocabulary})
-        if not columns or not self._live or k <= 0:
+        negative), optionally only among ``allowed`` chunk ids.
+
+        Passage count, average length and document frequencies are those of ``collection``
+        (every language's partition) when it is given, as a sharded Lucene index gathers
+        them before scoring (Elasticsearch's dfs_query_then_fetch): scored with its own, a
+        match in a small partition weighs what it would not in the collection, and the
+        partitions' lists could not be merged."""
+        known = sorted({t for t in terms if t in self._vocabulary}, key=self._vocabulary.get)
+        if not known or not self._live or k <= 0:
             return []
+        within = collection or (self,)
+        live = sum(index._live for index in within)
+        frequency = np.array([sum(i.document_frequency(t) for i in within) for t in known])
+        idf = np.log1p(np.maximum(live - frequency + 0.5, 0.0) / (frequency + 0.5))
+        average = max(sum(index._length_sum for index in within) / live, 1.0)
+        columns = [self._vocabulary[t] for t in known]
         recent = self._recent_compiled()
-        frequency = np.array([self._base.frequency(c) + recent.frequency(c) for c in columns])
-        idf = np.log1p(np.maximum(self._live - frequency + 0.5, 0.0) / (frequency + 0.5))
-        average = max(self._length_sum / self._live, 1.0)
         found_ids, found_scores = [], []
         for segment, alive in ((self._base, self._alive), (recent, None)):
             ids, scores = self._scored(segment, columns, idf, average)

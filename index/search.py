@@ -367,12 +367,19 @@ def rank(
         )
 
     def keyword(langs: list[str], limit: int = depth, terms_in=None) -> Ranking:
-        """BM25 in each language's partition; ``terms_in(lang)`` gives the query's terms
-        there (by default the query analysed as that language)."""
+        """BM25 in each language's partition, on the whole collection's statistics so that
+        partitions compare; ``terms_in(lang)`` gives the query's terms there (by default the
+        query analysed as that language)."""
         terms_in = terms_in or (lambda lang: analyze(query, lang))
+        every = [partition.keywords for partition in indexes.partitions.values()]
         return best_first(
             [
-                found_in(g, indexes.partitions[g].keywords.search(terms_in(g), limit, allowed))
+                found_in(
+                    g,
+                    indexes.partitions[g].keywords.search(
+                        terms_in(g), limit, allowed, collection=every
+                    ),
+                )
                 for g in langs
             ],
             limit,

@@ -32,6 +32,23 @@ def test_bm25_only_returns_matches_and_respects_allowed_ids():
     assert index.search(["виз"], 10) == []
 
 
+def test_partitions_score_on_the_whole_collections_statistics():
+    """Each language's passages sit in an index of their own, but scored with every
+    partition's statistics they score as one index of all passages would score them, so
+    the partitions' lists can be merged."""
+    russian = [["виз", "закон"], ["закон", "труд"], ["виз", "срок"], ["закон"]]
+    kazakh = [["виз", "заң"]]
+    ru, kk, whole = KeywordIndex(), KeywordIndex(), KeywordIndex()
+    ru.add([1, 2, 3, 4], russian)
+    kk.add([5], kazakh)
+    whole.add([1, 2, 3, 4, 5], russian + kazakh)
+    every = [ru, kk]
+    partitioned = dict(ru.search(["виз"], 10, collection=every))
+    partitioned.update(kk.search(["виз"], 10, collection=every))
+    assert partitioned == pytest.approx(dict(whole.search(["виз"], 10)))
+    assert kk.search(["виз"], 10) != kk.search(["виз"], 10, collection=every)  # on its own
+
+
 @pytest.mark.parametrize(
     "text, lang, expected",
     [
@@ -143,8 +160,8 @@ def test_hybrid_uses_keyword_matches_only_in_the_query_language(store, monkeypat
         monkeypatch.setattr(
             partition.keywords,
             "search",
-            lambda terms, k, allowed=None, lang=lang, original=original: (
-                searched.append(lang) or original(terms, k, allowed)
+            lambda terms, k, allowed=None, collection=(), lang=lang, original=original: (
+                searched.append(lang) or original(terms, k, allowed, collection)
             ),
         )
     search(store, "Статья 2020", mode="hybrid")
