@@ -84,8 +84,8 @@ def cached_model() -> tuple[CachedEmbedder, Chunker]:
     """The configured model, its vectors cached in DATA_DIR/eval-cache, and its chunker:
     what the evaluation scripts ingest and ask with."""
     from service.config import Settings
-    from service.core import _model_and_chunker
+    from service.core import model_and_chunker
 
     settings = Settings()
-    embedder, chunker = _model_and_chunker(settings)
+    embedder, chunker = model_and_chunker(settings)
     return CachedEmbedder(embedder, cache_path(settings.data_dir, embedder)), chunker

@@ -140,7 +140,9 @@ def files_to_ingest(paths: list[Path]) -> Iterator[tuple[Path, Metadata | None, 
             yield path, None, None
 
 
-def _model_and_chunker(settings: Settings) -> tuple[Embedder, Chunker]:
+def model_and_chunker(settings: Settings) -> tuple[Embedder, Chunker]:
+    """The configured embedding model (loaded once per process) and the chunker that cuts
+    passages to its token budget: what the service, reindex and the evaluation ingest with."""
     embedder = _embedder(
         settings.model,
         settings.model_cache,
@@ -155,7 +157,7 @@ def _model_and_chunker(settings: Settings) -> tuple[Embedder, Chunker]:
 def reindex(settings: Settings) -> Iterator[DocumentRecord]:
     """Rebuild the collection from its stored originals with the configured model and
     passage size (see index/reindex.py); yields each document as it is done."""
-    embedder, chunker = _model_and_chunker(settings)
+    embedder, chunker = model_and_chunker(settings)
 
     def rebuild(record: DocumentRecord, data: bytes) -> PreparedDocument:
         return prepare(data, record.filename, metadata_of(record), chunker)
@@ -166,7 +168,7 @@ def reindex(settings: Settings) -> Iterator[DocumentRecord]:
 class Koshqon:
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.embedder, self.chunker = _model_and_chunker(settings)
+        self.embedder, self.chunker = model_and_chunker(settings)
         self.store = Store(settings.data_dir, self.embedder)
 
     def close(self) -> None:
