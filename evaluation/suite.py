@@ -1,4 +1,5 @@
-"""``koshqon eval``: run the tasks, write docs/evaluation.md (or the tuning table).
+"""``.venv/bin/python -m evaluation`` (evaluation/__main__.py): run the tasks, write
+docs/evaluation.md (or the tuning table).
 
 The reported variants are fixed; the sweep variants are only ever scored on the development
 halves, and the default fusion was chosen from them (docs/evaluation-tuning.md).
@@ -29,7 +30,7 @@ language detection, 256-token passages) into a real store (SQLite catalog, FAISS
 every question goes through `index.search` for 100 passages, which are grouped into units
 (the first passage of a unit gives its rank). Questions are split into a development half and
 a test half by a hash of their id; only the development half was used to choose settings
-(`koshqon eval --quick --sweep` → docs/evaluation-tuning.md).
+(`.venv/bin/python -m evaluation --quick --sweep` → docs/evaluation-tuning.md).
 
 - **xquad**: 240 paragraphs, 1,190 questions, en and ru. "mixed" indexes all 480 paragraphs
   and counts both language versions as relevant (R@10 is the share of the two found).

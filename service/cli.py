@@ -263,51 +263,6 @@ def reindex(data_dir) -> None:
     click.echo(f"Reindexed {total} documents in {data_dir}.")
 
 
-@cli.command("eval")
-@click.option(
-    "--corpora",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    envvar="KOSHQON_CORPORA",
-    default="../shared/corpora",
-    show_default=True,
-    help="The shared corpora folder (env KOSHQON_CORPORA).",
-)
-@click.option("--task", "tasks", multiple=True, help="Only this task (repeatable).")
-@click.option("--quick", is_flag=True, help="Sampled questions and corpora: a few minutes.")
-@click.option("--sweep", is_flag=True, help="Score the fusion variants on the dev halves.")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path))
-@data_dir_option
-def evaluate(corpora, tasks, quick, sweep, output, data_dir) -> None:
-    """Measure retrieval quality on the shared benchmarks (docs/evaluation.md).
-
-    Corpus and question embeddings are cached in DATA_DIR/eval-cache, so a rerun only
-    embeds what changed."""
-    from evaluation.suite import run
-    from evaluation.tasks import TASKS
-
-    unknown = set(tasks) - set(TASKS)
-    if unknown:
-        raise click.BadParameter(
-            f"unknown task(s) {', '.join(sorted(unknown))}; choose from {', '.join(TASKS)}",
-            param_hint="--task",
-        )
-    koshqon = open_koshqon(data_dir)
-    default_name = "evaluation-tuning" if sweep else "evaluation-quick" if quick else "evaluation"
-    written = run(
-        corpora,
-        list(tasks) or list(TASKS),
-        koshqon.embedder,
-        koshqon.chunker,
-        data_dir,
-        output or Path("docs") / f"{default_name}.md",
-        quick,
-        sweep,
-        "koshqon " + " ".join(sys.argv[1:]),
-        log=lambda line: click.echo(line, err=True),
-    )
-    click.echo(f"Wrote {written}")
-
-
 @cli.group()
 def docs() -> None:
     """List and remove documents."""

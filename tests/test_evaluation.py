@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from click.testing import CliRunner
 from conftest import need_corpora
 
+import service.core
+from evaluation import suite
+from evaluation.__main__ import evaluate as evaluate_command
 from evaluation.cache import CachedEmbedder
 from evaluation.metrics import score
 from evaluation.runner import Variant, evaluate, ranked_units
@@ -139,3 +146,36 @@ def test_every_task_loads_from_the_shared_corpora():
             units = {p.unit for p in setting.passages}
             assert setting.questions, (name, setting.name)
             assert all(q.relevant <= units or setting.article_units for q in setting.questions)
+
+
+def test_python_m_evaluation_is_the_command(tmp_path):
+    """`python -m evaluation` (not the product CLI, which no longer imports evaluation/)."""
+    root = Path(__file__).resolve().parent.parent
+    run = [sys.executable, "-m", "evaluation"]
+    shown = subprocess.run([*run, "--help"], capture_output=True, text=True, cwd=root)
+    assert shown.returncode == 0, shown.stderr
+    assert "--task" in shown.stdout and "--sweep" in shown.stdout
+    wrong = subprocess.run(
+        [*run, "--task", "nope", "--corpora", str(tmp_path)], capture_output=True, text=True
+    )
+    assert wrong.returncode == 2
+    assert "unknown task(s) nope; choose from xquad" in wrong.stderr
+
+
+def test_the_evaluation_command_runs_the_suite_with_the_configured_model(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(service.core, "model_and_chunker", lambda s: ("model", s.data_dir))
+    monkeypatch.setattr(suite, "run", lambda *args, **kwargs: calls.append(args) or args[5])
+    monkeypatch.setattr(sys, "argv", ["evaluation", "--quick", "--task", "kazqad"])
+    data_dir = tmp_path / "data"
+    result = CliRunner().invoke(
+        evaluate_command,
+        ["--quick", "--task", "kazqad", "--corpora", str(tmp_path), "--data-dir", str(data_dir)],
+    )
+    assert result.exit_code == 0, result.output
+    corpora, tasks, embedder, chunker, data, output, quick, sweep, command = calls[0]
+    assert (corpora, tasks, data) == (tmp_path, ["kazqad"], data_dir)
+    assert (embedder, chunker) == ("model", data_dir)  # from the --data-dir settings
+    assert (output, quick, sweep) == (Path("docs/evaluation-quick.md"), True, False)
+    assert command == ".venv/bin/python -m evaluation --quick --task kazqad"
+    assert "Wrote docs/evaluation-quick.md" in result.output
