@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from service.api.app import create_app
 from service.config import Settings
-from service.core import Koshqon
+from service.core import Koshqon, files_to_ingest
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPORA = Path(os.environ.get("KOSHQON_CORPORA", ROOT.parent / "shared" / "corpora"))
@@ -82,4 +82,23 @@ def constitution(constitution_dir, models_dir):
     with TestClient(
         create_app(Settings(data_dir=constitution_dir, models_dir=models_dir))
     ) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def library_dir(tmp_path_factory, models_dir) -> Path:
+    """A data directory holding the project's corpus/ (kk, ru, en), as a librarian ingests
+    it (docs/readme_example.py builds the README's example the same way)."""
+    data_dir = tmp_path_factory.mktemp("library")
+    koshqon = Koshqon(Settings(data_dir=data_dir, models_dir=models_dir))
+    outcomes = list(koshqon.ingest(files_to_ingest([ROOT / "corpus"])))
+    assert {o.status for o in outcomes} == {"added", "skipped"}, outcomes
+    koshqon.close()
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def library(library_dir, models_dir):
+    """The HTTP API over ``library_dir``; tests must not change the collection."""
+    with TestClient(create_app(Settings(data_dir=library_dir, models_dir=models_dir))) as client:
         yield client

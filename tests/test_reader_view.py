@@ -20,22 +20,10 @@ from ingest.models import Metadata
 from ingest.pipeline import prepare
 from service.api.app import create_app
 from service.config import Settings
-from service.core import Koshqon, files_to_ingest
+from service.core import Koshqon
 
 ROOT = Path(__file__).resolve().parent.parent
 LAWS = CORPORA / "legal" / "kz_laws_ru_kk"
-
-
-@pytest.fixture(scope="module")
-def library(tmp_path_factory, models_dir):
-    """The project's corpus/ (kk, ru, en), as a librarian ingests it."""
-    settings = Settings(data_dir=tmp_path_factory.mktemp("library"), models_dir=models_dir)
-    koshqon = Koshqon(settings)
-    outcomes = list(koshqon.ingest(files_to_ingest([ROOT / "corpus"])))
-    assert {o.status for o in outcomes} == {"added", "skipped"}, outcomes
-    koshqon.close()
-    with TestClient(create_app(settings)) as client:
-        yield client
 
 
 def hits(client, q: str, **params) -> list[dict]:
