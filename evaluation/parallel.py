@@ -66,7 +66,7 @@ def linking(store: Store, ids: dict) -> tuple[int, int]:
         truth = {i for (w, _), i in ids.items() if w == work} - {document_id}
         record = store.catalog.document(document_id)
         found = (
-            {d.id for d in store.catalog.documents_of_work(record.work)} - {document_id}
+            set(store.catalog.documents_of_work(record.work)) - {document_id}
             if record.work
             else set()
         )
@@ -112,9 +112,8 @@ def aligned(store: Store, ids: dict, pair) -> bool:
     article = articles(store.catalog.under_heading(document.id, labels)).get(number)
     if not article:
         return False
-    offered = {d.id: c for c, d in versions(store.catalog, article[0], document)}.get(
-        ids[(work, target)]
-    )
+    linked = versions(store.catalog, [article[0].id]).get(article[0].id, [])
+    offered = {d.id: c for c, d in linked}.get(ids[(work, target)])
     return offered is not None and _flat(gold)[:PREFIX] in _flat(offered.text)
 
 

@@ -68,10 +68,16 @@ CREATE TABLE IF NOT EXISTS changes (
     lang TEXT NOT NULL,
     op TEXT NOT NULL CHECK (op IN ('add', 'remove', 'terms'))
 );
+CREATE TABLE IF NOT EXISTS versions (
+    chunk_id INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
+    version_id INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
+    PRIMARY KEY (chunk_id, version_id)
+) WITHOUT ROWID;
 """
 INDEXES = """
 CREATE INDEX IF NOT EXISTS documents_by_work ON documents(work);
 CREATE INDEX IF NOT EXISTS documents_by_type ON documents(doc_type);
+CREATE INDEX IF NOT EXISTS versions_by_version ON versions(version_id);
 """
 
 DOCUMENT_COLUMNS = (
@@ -255,8 +261,10 @@ class Catalog:
                     self._db.execute("ROLLBACK")
                 raise
 
-    def _query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
-        return self._reader().execute(sql, params).fetchall()
+    def _query(self, sql: str, params: tuple = (), db=None) -> list[sqlite3.Row]:
+        """Rows read through this thread's reader, or through ``db``, a write transaction
+        that must see its own changes."""
+        return (db or self._reader()).execute(sql, params).fetchall()
 
     # --- meta -------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
@@ -387,6 +395,17 @@ class Catalog:
             (*changes.values(), _now(), document_id),
         )
 
+    def set_versions(
+        self, db: sqlite3.Connection, document_ids: list[int], links: list[tuple[int, int]]
+    ) -> None:
+        """Replace every link from or to the passages of these documents with ``links``
+        (passage id, its counterpart's id)."""
+        marks = ",".join("?" * len(document_ids))
+        chunks = f"SELECT id FROM chunks WHERE document_id IN ({marks})"
+        for column in ("chunk_id", "version_id"):  # each by its own index
+            db.execute(f"DELETE FROM versions WHERE {column} IN ({chunks})", document_ids)
+        db.executemany("INSERT OR IGNORE INTO versions VALUES (?, ?)", links)
+
     def delete_document(self, db: sqlite3.Connection, document_id: int) -> list[int]:
         chunks = self._chunks_of(db, document_id)
         self._log(db, "remove", chunks)
@@ -435,12 +454,13 @@ class Catalog:
         )
         return [ChunkRecord(**dict(r)) for r in rows]
 
-    def outline(self, document_id: int) -> list[ChunkRecord]:
+    def outline(self, document_id: int, db=None) -> list[ChunkRecord]:
         """A document's passages without their text (headings, places, offsets)."""
         columns = CHUNK_COLUMNS.replace(" text,", " '' AS text,")
         rows = self._query(
             f"SELECT {columns} FROM chunks WHERE document_id = ? ORDER BY ordinal",
             (document_id,),
+            db,
         )
         return [ChunkRecord(**dict(r)) for r in rows]
 
@@ -472,11 +492,28 @@ class Catalog:
         )
         return [_document(r) for r in rows]
 
-    def documents_of_work(self, work: str) -> list[DocumentRecord]:
+    def documents_of_work(self, work: str, db=None) -> list[int]:
+        """The ids of a work's documents (its language versions)."""
+        rows = self._query("SELECT id FROM documents WHERE work = ? ORDER BY id", (work,), db)
+        return [r[0] for r in rows]
+
+    def works(self) -> set[str]:
+        return {
+            r[0] for r in self._query("SELECT DISTINCT work FROM documents WHERE work NOT NULL")
+        }
+
+    def versions_of(self, chunk_ids: list[int]) -> dict[int, list[int]]:
+        """Each passage's stored counterparts in its document's other language versions."""
+        marks = ",".join("?" * len(chunk_ids))
         rows = self._query(
-            f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE work = ? ORDER BY id", (work,)
+            f"SELECT chunk_id, version_id FROM versions WHERE chunk_id IN ({marks}) "
+            "ORDER BY chunk_id, version_id",
+            tuple(chunk_ids),
         )
-        return [_document(r) for r in rows]
+        found: dict[int, list[int]] = {}
+        for chunk_id, version_id in rows:
+            found.setdefault(chunk_id, []).append(version_id)
+        return found
 
     def documents_of_chunks(self, ids: list[int]) -> dict[int, int]:
         """Chunk id → document id."""

@@ -12,7 +12,9 @@ articles but not translations of each other, 0.67 (docs/parallel.md).
 
 A passage inside an article then has, in each other version, the passage at the same place
 in the same article. An article is the longest run of passages under its heading: laws
-open with a table of contents that repeats every heading.
+open with a table of contents that repeats every heading. These links are computed when a
+work's documents change (added, replaced, linked, unlinked) and stored in the catalog's
+``versions`` table, so a search reads them instead of comparing articles per hit.
 """
 
 from __future__ import annotations
@@ -115,21 +117,49 @@ def link_versions(store: Store, document: DocumentRecord) -> DocumentRecord:
     return store.update(document.id, {"work": work})
 
 
-def versions(
-    catalog: Catalog, chunk: ChunkRecord, document: DocumentRecord
-) -> list[tuple[ChunkRecord, DocumentRecord]]:
-    """The passage at the same place of the same article in each other version."""
-    number = article_number(chunk.heading)
-    if not document.work or number is None:
-        return []
-    labels = [label.format(number) for label in LABELS]
-    mine = articles(catalog.under_heading(document.id, labels)).get(number, [])
-    place = next((i for i, c in enumerate(mine) if c.id == chunk.id), 0)
-    found = []
-    for other in catalog.documents_of_work(document.work):
-        if other.id == document.id:
-            continue
-        theirs = articles(catalog.under_heading(other.id, labels)).get(number)
-        if theirs:
-            found.append((theirs[min(place, len(theirs) - 1)], other))
-    return found
+def passage_links(outlines: dict[int, list[ChunkRecord]]) -> list[tuple[int, int]]:
+    """(passage, counterpart) for every passage of an article in each document of one work:
+    the passage at the same place of the same-numbered article in each other document (the
+    first, for a passage outside the article's longest run, such as a table of contents)."""
+    runs = {document_id: articles(outline) for document_id, outline in outlines.items()}
+    links = []
+    for document_id, outline in outlines.items():
+        mine = runs[document_id]
+        for chunk in outline:
+            number = article_number(chunk.heading)
+            if number is None:
+                continue
+            run = mine.get(number, [])
+            place = next((i for i, c in enumerate(run) if c.id == chunk.id), 0)
+            for other_id, theirs in runs.items():
+                if other_id != document_id and number in theirs:
+                    links.append((chunk.id, theirs[number][min(place, len(theirs[number]) - 1)].id))
+    return links
+
+
+def relink(catalog: Catalog, db, works: set[str]) -> None:
+    """Store the passage links of each of ``works``, inside the write transaction that
+    changed them: computed once per change, so a search reads a hit's versions with one
+    lookup. A document that left a work loses its links when that work is relinked."""
+    for work in sorted(works - {None}):
+        document_ids = catalog.documents_of_work(work, db)
+        outlines = {i: catalog.outline(i, db) for i in document_ids}
+        catalog.set_versions(db, document_ids, passage_links(outlines))
+
+
+Version = tuple[ChunkRecord, DocumentRecord]
+
+
+def versions(catalog: Catalog, chunk_ids: list[int]) -> dict[int, list[Version]]:
+    """Each passage's counterparts in the other language versions of its document, as
+    stored when the versions were linked: three lookups for a whole list of hits."""
+    linked = catalog.versions_of(chunk_ids)
+    chunks = catalog.chunks_by_id(sorted({v for found in linked.values() for v in found}))
+    documents = catalog.documents_by_id(sorted({c.document_id for c in chunks.values()}))
+    return {
+        chunk_id: sorted(
+            ((chunks[v], documents[chunks[v].document_id]) for v in found if v in chunks),
+            key=lambda version: version[1].id,
+        )
+        for chunk_id, found in linked.items()
+    }

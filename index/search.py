@@ -36,7 +36,7 @@ from .calibration import MIN_PASSAGES
 from .catalog import ChunkRecord, DocumentRecord
 from .indexes import Indexes
 from .lexicon import translate
-from .parallel import versions
+from .parallel import Version, versions
 from .store import Store
 
 Mode = Literal["hybrid", "dense", "keyword"]
@@ -412,9 +412,6 @@ def rank(
     return sorted(fused.items(), key=lambda item: -item[1])[:k]
 
 
-Version = tuple[ChunkRecord, DocumentRecord]
-
-
 def primary_version(
     found: Version, others: list[Version], query_lang: str, filters: Filters
 ) -> tuple[Version, list[Version]]:
@@ -457,6 +454,7 @@ def search(
         documents = store.catalog.documents_by_id(
             list({chunk.document_id for chunk in chunks.values()})
         )
+        linked = versions(store.catalog, list(chunks))
     hits: list[Hit] = []
     matches = doubtful_last(matches, chunks, documents)
     shown: set[int] = set()
@@ -467,10 +465,7 @@ def search(
         if chunk is None or chunk_id in shown:  # deleted meanwhile, or shown as a version
             continue
         primary, others = primary_version(
-            (chunk, documents[chunk.document_id]),
-            versions(store.catalog, chunk, documents[chunk.document_id]),
-            query_lang,
-            filters,
+            (chunk, documents[chunk.document_id]), linked.get(chunk_id, []), query_lang, filters
         )
         shown.update(version.id for version, _ in (primary, *others))
         hits.append(

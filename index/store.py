@@ -31,8 +31,10 @@ from .catalog import Catalog, DocumentRecord
 from .embedder import Embedder
 from .indexes import Indexes
 from .originals import Originals
+from .parallel import relink
 
 CATALOG_FILE = "catalog.sqlite"
+VERSIONS_STORED = "1"  # how passage links of language versions are computed (index/parallel.py)
 INDEX_DIR = "index"
 ORIGINALS_DIR = "originals"
 
@@ -123,6 +125,7 @@ class Store:
         (data_dir / "vectors.faiss").unlink(missing_ok=True)  # the index file before snapshots
         self._check_model()
         self._check_analyzer()
+        self._check_versions()
 
     def close(self) -> None:
         if self._saver is not None:
@@ -155,6 +158,14 @@ class Store:
             self.catalog.set_terms(db, _terms_of(self.catalog.texts_for_terms()), log=False)
             self.catalog.set_meta(db, "analyzer", ANALYZER_VERSION)
             self.catalog.renew_id(db)
+
+    def _check_versions(self) -> None:
+        """A catalog written before passage links were stored gets them, once."""
+        if self.catalog.get_meta("versions") == VERSIONS_STORED:
+            return
+        with self.catalog.transaction() as db:
+            relink(self.catalog, db, self.catalog.works())
+            self.catalog.set_meta(db, "versions", VERSIONS_STORED)
 
     # --- the indexes, kept in step with the catalog ------------------------------------------
     def indexes(self) -> Indexes:
@@ -296,6 +307,7 @@ class Store:
                     added[document.sha256] = self.catalog.insert_document(
                         db, document, vectors, _terms(document), (kept or {}).get(document.sha256)
                     )[0]
+                relink(self.catalog, db, {document.work for document, _ in documents})
         except sqlite3.IntegrityError:  # one was added by another process meanwhile
             if len(documents) == 1:
                 existing = self.catalog.find_by_sha256(documents[0][0].sha256)
@@ -322,18 +334,22 @@ class Store:
         self.originals.put(document.sha256, document.original)
         with self._writing([document]) as db:
             self.catalog.replace_document(db, document_id, document, vectors, _terms(document))
+            relink(self.catalog, db, {old.work, document.work})
         self.originals.delete(old.sha256)
         return AddResult(self.catalog.document(document_id), created=True)
 
     def update(self, document_id: int, changes: dict) -> DocumentRecord:
         """Change a document's metadata; a new title also changes its passages' keyword terms
         (titles are searchable), in the same transaction."""
-        if self.catalog.document(document_id) is None:
+        old = self.catalog.document(document_id)
+        if old is None:
             raise DocumentNotFound(f"no document with id {document_id}")
         with self._writing() as db:
             self.catalog.update_document(db, document_id, changes)
             if "title" in changes:
                 self.catalog.set_terms(db, _terms_of(self.catalog.texts_for_terms(db, document_id)))
+            if "work" in changes:
+                relink(self.catalog, db, {old.work, changes["work"]})
         return self.catalog.document(document_id)
 
     def remove(self, document_id: int) -> DocumentRecord:
