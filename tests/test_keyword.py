@@ -1,7 +1,7 @@
 """Keyword search: BM25 over stemmed terms, kept in step with the catalog on every write.
 
 The store tests use the hashing embedder from test_store (the code around the model);
-search quality with the real model is measured by `koshqon eval` (docs/evaluation.md).
+search quality with the real model is measured by `python -m evaluation` (docs/evaluation.md).
 """
 
 from __future__ import annotations

@@ -169,6 +169,8 @@ def browser_page():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.set_default_timeout(120_000)
+        # expectations wait as long as actions: a loaded 2-core machine ingests slowly
+        sync_api.expect.set_options(timeout=120_000)
         yield page, sync_api.expect
         browser.close()
 

@@ -44,7 +44,8 @@ def search(
         Mode,
         Query(
             description="hybrid: meaning and keywords combined (default); dense: meaning "
-            "only, across languages; keyword: BM25 over stemmed words, same language only."
+            "only, across languages; keyword: BM25 over stemmed words (across languages only "
+            "numbers and names match)."
         ),
     ] = "hybrid",
 ) -> SearchResponse:
