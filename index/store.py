@@ -265,7 +265,7 @@ class Store:
             raise ValueError(f"{len(vectors)} vectors for {passages} passages")
         results: dict[str, AddResult] = {}
         new: dict[str, tuple[PreparedDocument, np.ndarray | None]] = {}
-        for document, rows in _with_rows(documents, vectors):
+        for document, rows in with_rows(documents, vectors):
             existing = self.catalog.find_by_sha256(document.sha256)
             if existing:
                 results[document.sha256] = AddResult(existing, created=False)
@@ -275,21 +275,14 @@ class Store:
             pending = list(new.values())
             if vectors is None:  # only documents not in the collection yet are encoded
                 fresh = [document for document, _ in pending]
-                pending = _with_rows(fresh, self._encode(fresh))
+                pending = with_rows(fresh, passage_vectors(self.embedder, fresh))
             results.update(self._insert(pending))
         return [results[document.sha256] for document in documents]
-
-    def _encode(self, documents: list[PreparedDocument]) -> np.ndarray:
-        """Every passage's vector, in one batch, before any write."""
-        return self.embedder.embed(
-            [passage_for_embedding(c.text, c.heading) for d in documents for c in d.chunks],
-            "passage",
-        )
 
     def restore(self, records: list[DocumentRecord], documents: list[PreparedDocument]) -> None:
         """Add rebuilt documents under the ids and dates of their catalog records (reindex)."""
         self._insert(
-            _with_rows(documents, self._encode(documents)),
+            with_rows(documents, passage_vectors(self.embedder, documents)),
             dict(zip((d.sha256 for d in documents), records, strict=True)),
         )
 
@@ -330,7 +323,7 @@ class Store:
         other = self.catalog.find_by_sha256(document.sha256)
         if other is not None:
             raise DuplicateContent(f"this content is already document {other.id} ({other.title})")
-        vectors = self._encode([document])
+        vectors = passage_vectors(self.embedder, [document])
         self.originals.put(document.sha256, document.original)
         with self._writing([document]) as db:
             self.catalog.replace_document(db, document_id, document, vectors, _terms(document))
@@ -362,7 +355,15 @@ class Store:
         return document
 
 
-def _with_rows(documents: list[PreparedDocument], vectors: np.ndarray | None) -> list:
+def passage_vectors(embedder: Embedder, documents: list[PreparedDocument]) -> np.ndarray:
+    """Every passage's vector, in one batch (before any write, or on another machine)."""
+    return embedder.embed(
+        [passage_for_embedding(c.text, c.heading) for d in documents for c in d.chunks],
+        "passage",
+    )
+
+
+def with_rows(documents: list[PreparedDocument], vectors: np.ndarray | None) -> list:
     """Each document with its passages' rows of ``vectors`` (None when there are none)."""
     ends = np.cumsum([len(d.chunks) for d in documents])
     return [

@@ -51,16 +51,35 @@ def cli() -> None:
     """Koshqon: search Kazakh, Russian and English documents, every passage cited."""
 
 
+def metadata_options(command):
+    """Metadata given on the command line, for every file (over a folder's metadata.json)."""
+    options = [
+        click.option("--title", help="Title (for a single file)."),
+        click.option("--author"),
+        click.option("--year", type=int),
+        click.option("--doc-type", type=click.Choice(DOC_TYPES)),
+        click.option("--source-url"),
+        click.option("--language", help="Language code, when detection should be overridden."),
+        click.option("--work", help="A key shared by the language versions of one text."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def files_of(paths) -> list:
+    from .core import files_to_ingest
+
+    try:
+        return list(files_to_ingest(list(paths)))
+    except KoshqonError as error:
+        raise click.ClickException(str(error)) from error
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @data_dir_option
-@click.option("--title", help="Title (for a single file).")
-@click.option("--author")
-@click.option("--year", type=int)
-@click.option("--doc-type", type=click.Choice(DOC_TYPES))
-@click.option("--source-url")
-@click.option("--language", help="Language code, when detection should be overridden.")
-@click.option("--work", help="A key shared by the language versions of one text.")
+@metadata_options
 @click.option(
     "--replace",
     is_flag=True,
@@ -79,14 +98,9 @@ def ingest(
     """
     from tqdm import tqdm
 
-    from .core import files_to_ingest
-
     metadata = Metadata(title, author, year, doc_type, source_url, language, work)
     koshqon = open_koshqon(data_dir)
-    try:
-        files = list(files_to_ingest(list(paths)))
-    except KoshqonError as error:
-        raise click.ClickException(str(error)) from error
+    files = files_of(paths)
     outcomes, counts = [], Counter()
     with tqdm(total=len(files), unit="file", desc="Ingesting", file=sys.stderr) as progress:
         for outcome in koshqon.ingest(files, metadata, replace):
@@ -118,6 +132,59 @@ def ingest(
             click.echo(f"  {outcome.status:<8} {outcome.path}: {outcome.reason}")
     if counts["failed"]:
         sys.exit(1)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The bundle to write (a .zip file).",
+)
+@metadata_options
+def encode(paths, output, title, author, year, doc_type, source_url, language, work) -> None:
+    """Read and encode files into a bundle for `koshqon import` on another machine.
+
+    The bulk import's first half, for a machine where the encoder is fast (a GPU:
+    KOSHQON_DEVICE=cuda); it needs no collection. Files and metadata as for `ingest`.
+    Exits with status 1 when any file failed; the bundle holds the others."""
+    from .core import encode_files
+
+    metadata = Metadata(title, author, year, doc_type, source_url, language, work)
+    counts = Counter()
+    for outcome in encode_files(Settings(), files_of(paths), metadata, output):
+        counts[outcome.status] += 1
+        if outcome.status != "encoded":
+            click.echo(f"  {outcome.status:<8} {outcome.path}: {outcome.reason}", err=True)
+    click.echo(
+        f"Encoded {counts['encoded']} files into {output}, skipped {counts['skipped']}, "
+        f"failed {counts['failed']}."
+    )
+    if counts["failed"]:
+        sys.exit(1)
+
+
+@cli.command("import")
+@click.argument("bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@data_dir_option
+def import_(bundle, data_dir) -> None:
+    """Add a bundle written by `koshqon encode`, with its vectors: no encoding here.
+
+    Committed part by part (about 5,000 passages each); documents already in the
+    collection are skipped, so an interrupted import can be started again. A running
+    server finds the new documents at its next search."""
+    koshqon = open_koshqon(data_dir)
+    added = skipped = 0
+    try:
+        for results in koshqon.import_(bundle):
+            added += sum(result.created for result in results)
+            skipped += sum(not result.created for result in results)
+            click.echo(f"  {added} documents added, {skipped} already here", err=True)
+    except KoshqonError as error:
+        raise click.ClickException(f"{error} ({added} documents added before)") from error
+    click.echo(f"Added {added}, skipped {skipped} (already in the collection).")
 
 
 def search_options(command):

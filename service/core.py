@@ -10,12 +10,13 @@ from functools import lru_cache
 from pathlib import Path
 
 from index.answer import Answer, Answering, answer
+from index.bundle import BadBundle, BundleWriter, read_bundle
 from index.catalog import ChunkRecord, DocumentRecord
 from index.embedder import Embedder, Encoder, load_embedder
 from index.parallel import link_versions
 from index.reindex import reindex as rebuild_from_originals
 from index.search import Filters, Mode, SearchResult, search
-from index.store import AddResult, Store
+from index.store import AddResult, Store, passage_vectors, with_rows
 from ingest.chunking import Chunker
 from ingest.errors import DocumentNotFound, FileTooLarge, InvalidParameter, KoshqonError
 from ingest.models import Metadata, PreparedDocument
@@ -103,7 +104,7 @@ def too_large(what: str, settings: Settings) -> FileTooLarge:
     )
 
 
-def metadata_of(record: DocumentRecord) -> Metadata:
+def metadata_of(record: DocumentRecord | PreparedDocument) -> Metadata:
     """What the librarian said about a document, to carry into a rebuilt or new version."""
     return Metadata(**{f.name: getattr(record, f.name) for f in fields(Metadata)})
 
@@ -138,6 +139,47 @@ def files_to_ingest(paths: list[Path]) -> Iterator[tuple[Path, Metadata | None, 
                 yield file, metadata_from(entry) if entry else None, skip
         else:
             yield path, None, None
+
+
+def encode_files(
+    settings: Settings,
+    files: list[tuple[Path, Metadata | None, str | None]],
+    metadata: Metadata | None,
+    output: Path,
+    batch_passages: int = 512,
+) -> Iterator[FileOutcome]:
+    """Read, chunk and encode files into a bundle (index/bundle.py) that ``Koshqon.import_``
+    adds to a collection elsewhere: the half of a bulk import that runs where the encoder is
+    fast (KOSHQON_DEVICE=cuda). Files are encoded together, ``batch_passages`` at a time;
+    the bundle appears only when every file has been tried."""
+    embedder, chunker = model_and_chunker(settings)
+    pending: list[tuple[Path, PreparedDocument]] = []
+
+    def flush() -> Iterator[FileOutcome]:
+        documents = [document for _, document in pending]
+        for (path, _), (document, rows) in zip(
+            pending, with_rows(documents, passage_vectors(embedder, documents)), strict=True
+        ):
+            bundle.add(document, rows)
+            yield FileOutcome(path, "encoded", f"{len(document.chunks)} passages")
+        pending.clear()
+
+    with BundleWriter(output, embedder.model_id, embedder.dim) as bundle:
+        for path, sidecar, skip in files:
+            if skip:
+                yield FileOutcome(path, "skipped", skip)
+                continue
+            try:
+                data = path.read_bytes()
+                if len(data) > settings.max_upload_bytes:
+                    raise too_large(f"{path.name} is {len(data) / 1e6:.1f} MB", settings)
+                meta = validated(merge(sidecar, metadata) or Metadata())
+                pending.append((path, prepare(data, path.name, meta, chunker)))
+            except (KoshqonError, OSError) as error:
+                yield FileOutcome(path, "failed", str(error))
+            if sum(len(document.chunks) for _, document in pending) >= batch_passages:
+                yield from flush()
+        yield from flush()
 
 
 def model_and_chunker(settings: Settings) -> tuple[Embedder, Chunker]:
@@ -187,13 +229,30 @@ class Koshqon:
         if existing:
             return AddResult(existing, created=False)
         prepared = prepare(data, filename, validated(metadata or Metadata()), self.chunker)
-        result = self.store.add(prepared)
+        return self._linked(self.store.add(prepared))
+
+    def _linked(self, result: AddResult) -> AddResult:
+        """A new document that is another language's version of one here gets its articles
+        linked to that one's."""
         if not result.created:
             return result
-        try:  # another language's version of a document here? link their articles
+        try:
             return replace(result, document=link_versions(self.store, result.document))
         except DocumentNotFound:  # the other version was deleted meanwhile: stay unlinked
             return result
+
+    def import_(self, path: Path) -> Iterator[list[AddResult]]:
+        """Add a bundle's documents with the vectors encoded elsewhere (``encode_files``),
+        one transaction per part of the bundle; yields each part's results (``created`` is
+        False for a document already in the collection). A bad part stops the import with
+        the parts before it added: importing the bundle again skips them."""
+        for documents, vectors in read_bundle(path, self.embedder.model_id, self.embedder.dim):
+            for document in documents:
+                try:
+                    validated(metadata_of(document))
+                except InvalidParameter as error:
+                    raise BadBundle(f"{path}: {document.filename}: {error}") from error
+            yield [self._linked(result) for result in self.store.add_many(documents, vectors)]
 
     def replace_file(
         self, document_id: int, data: bytes, filename: str, metadata: Metadata | None = None
