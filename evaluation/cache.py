@@ -75,7 +75,7 @@ def cache_path(data_dir: Path, embedder: Embedder) -> Path:
 
 
 def _runtime(embedder: Embedder) -> str:
-    """ "-onnx-int8" for the int8 ONNX runtime, whose vectors differ a little from torch's."""
+    """ "-onnx-int8-v2" for the int8 ONNX runtime, whose vectors differ a little from torch's."""
     runtime = getattr(embedder, "runtime", "")
     return f"-{runtime}" if runtime else ""
 
