@@ -93,7 +93,7 @@ def main() -> None:
         failed = [o for o in outcomes if o.status == "failed"]
         if failed:
             raise SystemExit(f"ingesting corpus/ failed: {failed}")
-        with TestClient(create_app(settings)) as client:
+        with TestClient(create_app(settings), base_url="http://localhost") as client:
             body = example(client)
     README.write_text(with_example(README.read_text(encoding="utf-8"), body), encoding="utf-8")
     print(f"Wrote the /search example into {README.relative_to(ROOT)}")

@@ -73,6 +73,17 @@ CREATE TABLE IF NOT EXISTS versions (
     version_id INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
     PRIMARY KEY (chunk_id, version_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS access_keys (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    digest TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    digest TEXT PRIMARY KEY,
+    key_name TEXT NOT NULL REFERENCES access_keys(name) ON DELETE CASCADE,
+    expires_at TEXT NOT NULL
+);
 """
 INDEXES = """
 CREATE INDEX IF NOT EXISTS documents_by_work ON documents(work);
@@ -411,6 +422,49 @@ class Catalog:
         self._log(db, "remove", chunks)
         db.execute("DELETE FROM documents WHERE id = ?", (document_id,))
         return [i for i, _ in chunks]
+
+    # --- access keys (service/access.py) ----------------------------------------------------
+    def add_key(self, name: str, role: str, digest: str) -> bool:
+        """False when a key of that name exists."""
+        with self.transaction() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO access_keys VALUES (?, ?, ?, ?)",
+                (name, role, digest, _now()),
+            )
+            return cursor.rowcount == 1
+
+    def access_keys(self) -> list[tuple[str, str, str]]:
+        """(name, role, created_at) of every key."""
+        rows = self._query("SELECT name, role, created_at FROM access_keys ORDER BY name")
+        return [tuple(r) for r in rows]
+
+    def revoke_key(self, name: str) -> bool:
+        """False when there is no such key; its sessions end with it."""
+        with self.transaction() as db:
+            return db.execute("DELETE FROM access_keys WHERE name = ?", (name,)).rowcount == 1
+
+    def role_of_key(self, digest: str) -> tuple[str, str] | None:
+        """(name, role) of the key with this digest."""
+        rows = self._query("SELECT name, role FROM access_keys WHERE digest = ?", (digest,))
+        return tuple(rows[0]) if rows else None
+
+    def add_session(self, digest: str, key_name: str, expires_at: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM sessions WHERE expires_at < ?", (_now(),))
+            db.execute("INSERT INTO sessions VALUES (?, ?, ?)", (digest, key_name, expires_at))
+
+    def role_of_session(self, digest: str) -> tuple[str, str] | None:
+        """(key name, role) of an unexpired session, while its key exists."""
+        rows = self._query(
+            "SELECT k.name, k.role FROM sessions s JOIN access_keys k ON k.name = s.key_name "
+            "WHERE s.digest = ? AND s.expires_at >= ?",
+            (digest, _now()),
+        )
+        return tuple(rows[0]) if rows else None
+
+    def end_session(self, digest: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM sessions WHERE digest = ?", (digest,))
 
     # --- reads ------------------------------------------------------------------------------
     def find_by_sha256(self, sha256: str) -> DocumentRecord | None:

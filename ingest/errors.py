@@ -34,3 +34,15 @@ class ModelMismatch(KoshqonError):
 
 class InvalidParameter(KoshqonError):
     title = "Invalid request"
+
+
+class NotSignedIn(KoshqonError):
+    title = "Authentication required"
+
+
+class NotAllowed(KoshqonError):
+    title = "Not allowed"
+
+
+class KeyNotFound(KoshqonError):
+    title = "Key not found"

@@ -288,14 +288,94 @@ def ask(question, k, lang, doc_id, doc_type, mode, as_json, data_dir) -> None:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--allow-anonymous-writes",
+    is_flag=True,
+    help="Serve a network address with no keys: anyone who reaches it may change the collection.",
+)
 @data_dir_option
-def serve(host, port, data_dir) -> None:
-    """Run the HTTP API (OpenAPI page at /docs)."""
+def serve(host, port, allow_anonymous_writes, data_dir) -> None:
+    """Run the HTTP API (OpenAPI page at /docs) and the web page.
+
+    On an address other than this machine's own (127.0.0.1, localhost, ::1) it starts only
+    once an access key exists (`koshqon keys add`), or with --allow-anonymous-writes."""
     import uvicorn
 
     from .api.app import create_app
 
-    uvicorn.run(create_app(Settings(data_dir=data_dir)), host=host, port=port)
+    if (
+        host not in LOOPBACK
+        and not allow_anonymous_writes
+        and not catalog_of(data_dir).access_keys()
+    ):
+        raise click.ClickException(
+            f"{host} is reachable from other machines, and this collection has no access "
+            "keys, so anyone could add, change and delete documents. Add an admin key first:\n"
+            f"  koshqon keys add --role admin --name you --data-dir {data_dir}\n"
+            "or start with --allow-anonymous-writes if that is what you want."
+        )
+    settings = Settings(data_dir=data_dir)
+    if host not in ("0.0.0.0", "::") and host not in settings.allowed_hosts:
+        settings.allowed_hosts.append(host)
+    uvicorn.run(create_app(settings), host=host, port=port)
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def catalog_of(data_dir: Path):
+    """The catalog alone, for commands that need no model (keys)."""
+    from index.catalog import Catalog
+    from index.store import CATALOG_FILE
+
+    return Catalog(data_dir / CATALOG_FILE)
+
+
+@cli.group()
+def keys() -> None:
+    """Access keys: once one exists, writes need a librarian's or admin's key."""
+
+
+@keys.command("add")
+@click.option("--name", required=True, help="Who holds the key.")
+@click.option("--role", required=True, type=click.Choice(["reader", "librarian", "admin"]))
+@data_dir_option
+def keys_add(name, role, data_dir) -> None:
+    """Make a key and print it, once: only its digest is kept."""
+    from .access import Access
+
+    try:
+        key = Access(catalog_of(data_dir)).add(name, role)
+    except KoshqonError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(key)
+    click.echo(
+        f"The {role}'s key for {name}, shown this once. Send it as "
+        "'Authorization: Bearer KEY', or sign in with it on the web page.",
+        err=True,
+    )
+
+
+@keys.command("list")
+@data_dir_option
+def keys_list(data_dir) -> None:
+    """Every key's name, role and date (never the key)."""
+    for name, role, created_at in catalog_of(data_dir).access_keys():
+        click.echo(f"{name}\t{role}\t{created_at}")
+
+
+@keys.command("revoke")
+@click.argument("name")
+@data_dir_option
+def keys_revoke(name, data_dir) -> None:
+    """The key stops working at once; its web sessions end."""
+    from .access import Access
+
+    try:
+        Access(catalog_of(data_dir)).revoke(name)
+    except KoshqonError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Revoked {name}.")
 
 
 @cli.command()

@@ -39,6 +39,17 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(256, ge=32, le=480, description="Passage budget in model tokens.")
     chunk_overlap: int = Field(32, ge=0, le=128, description="Tokens repeated between passages.")
     max_upload_mb: float = Field(50, gt=0, description="Largest file accepted, in megabytes.")
+    private: bool = Field(
+        False,
+        description="Reading needs a reader's key too (writes always need a key once one exists).",
+    )
+    allowed_hosts: list[str] = Field(
+        ["localhost", "127.0.0.1", "[::1]"],
+        description=(
+            "Host names the server answers to (JSON list); others get 400, which stops DNS "
+            "rebinding. `koshqon serve --host` adds its own."
+        ),
+    )
     llm_url: str | None = Field(
         None,
         description=(

@@ -23,6 +23,7 @@ from ingest.models import Metadata, PreparedDocument
 from ingest.pipeline import DOC_TYPES, prepare, sha256_of
 from ingest.readers import READERS, media_type_of
 
+from .access import Access
 from .config import Settings
 from .generative import generated
 
@@ -212,6 +213,7 @@ class Koshqon:
         self.settings = settings
         self.embedder, self.chunker = model_and_chunker(settings)
         self.store = Store(settings.data_dir, self.embedder)
+        self.access = Access(self.store.catalog, settings.private)
 
     def close(self) -> None:
         self.store.close()

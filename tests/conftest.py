@@ -18,6 +18,8 @@ from service.config import Settings
 from service.core import Koshqon, files_to_ingest
 
 ROOT = Path(__file__).resolve().parent.parent
+# TestClient calls the app "testserver"; servers the tests start are on 127.0.0.1
+os.environ.setdefault("KOSHQON_ALLOWED_HOSTS", '["localhost", "127.0.0.1", "testserver"]')
 CORPORA = Path(os.environ.get("KOSHQON_CORPORA", ROOT.parent / "shared" / "corpora"))
 CONSTITUTION = CORPORA / "legal" / "constitution_kk_ru_en"
 CONSTITUTION_FILES = {

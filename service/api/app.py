@@ -3,30 +3,50 @@
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from ingest.errors import KoshqonError
+from ingest.errors import KoshqonError, NotAllowed, NotSignedIn
 
 from ..config import Settings, get_settings
 from ..core import Koshqon, too_large
 from ..jobs import Jobs
 from .errors import http_status
-from .routes import ask, documents, health, jobs, search, web
+from .routes import ask, documents, health, jobs, keys, search, web
 from .schemas import Problem
 
 PROBLEM_JSON = "application/problem+json"
 MULTIPART_OVERHEAD = 64 * 1024
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+# the API reference page loads Swagger UI from a CDN (until it is served offline)
+DOCS_SOURCES = "https://cdn.jsdelivr.net https://fastapi.tiangolo.com"
+DOCS_PAGES = ("/docs", "/redoc")
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
 
 
 def problem(status: int, title: str, detail: str, errors: list[dict] | None = None):
     body = Problem(title=title, status=status, detail=detail, errors=errors)
     return JSONResponse(
         body.model_dump(exclude_none=True), status_code=status, media_type=PROBLEM_JSON
+    )
+
+
+def content_policy(path: str) -> str:
+    """Scripts, styles and images from this site only; never inside another site's frame."""
+    sources = f"'self' {DOCS_SOURCES} 'unsafe-inline'" if path in DOCS_PAGES else "'self'"
+    return (
+        f"default-src {sources}; img-src {sources} data:; frame-ancestors 'none'; "
+        "base-uri 'none'; form-action 'self'"
     )
 
 
@@ -49,9 +69,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    for module in (search, ask, documents, jobs, health, web):
+    for module in (search, ask, documents, jobs, keys, health, web):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=web.WEB / "static"), name="static")
+
+    @app.middleware("http")
+    async def refuse_cross_site_writes(request: Request, call_next):
+        """A write sent by a page of another site (a form, a no-cors fetch) is refused: the
+        browser says where it comes from in Origin and Sec-Fetch-Site. Clients that are
+        not browsers (curl, scripts) send neither, and need a key once keys exist."""
+        if request.method not in SAFE_METHODS:
+            origin = request.headers.get("origin")
+            site = request.headers.get("sec-fetch-site")
+            host = request.headers.get("host", "")
+            if site == "cross-site" or (origin and origin.split("://", 1)[-1] != host):
+                error = NotAllowed(f"a write from another site ({origin or site}) is refused")
+                return problem(http_status(error), error.title, str(error))
+        return await call_next(request)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        """No framing (clickjacking of the library's delete buttons), no type sniffing,
+        scripts and styles from this site only."""
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", content_policy(request.url.path))
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
 
     @app.middleware("http")
     async def refuse_oversized_uploads(request: Request, call_next):
@@ -65,7 +109,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(KoshqonError)
     async def koshqon_error(request: Request, error: KoshqonError):
-        return problem(http_status(error), error.title, str(error))
+        response = problem(http_status(error), error.title, str(error))
+        if isinstance(error, NotSignedIn):
+            response.headers["WWW-Authenticate"] = 'Bearer realm="koshqon"'
+        return response
+
+    @app.exception_handler(web.SignInFirst)
+    async def sign_in_first(request: Request, error: web.SignInFirst):
+        return RedirectResponse(f"/signin?next={quote(str(error))}", status_code=303)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError):
@@ -77,4 +128,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def http_error(request: Request, error: HTTPException):
         return problem(error.status_code, str(error.detail), str(error.detail))
 
+    # outermost: a request for another host name (DNS rebinding) is answered 400 first
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
     return app

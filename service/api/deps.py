@@ -1,10 +1,14 @@
-"""Dependencies shared by the routers."""
+"""Dependencies shared by the routers: the application, and who may call a route."""
 
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from ..access import Role
 from ..core import Koshqon
+from .schemas import Problem
+
+SESSION_COOKIE = "koshqon_session"
 
 
 def get_koshqon(request: Request) -> Koshqon:
@@ -12,3 +16,28 @@ def get_koshqon(request: Request) -> Koshqon:
 
 
 KoshqonDep = Annotated[Koshqon, Depends(get_koshqon)]
+
+
+def credential(request: Request) -> str | None:
+    """The caller's key (Authorization: Bearer) or the web page's session cookie."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.cookies.get(SESSION_COOKIE)
+
+
+def require(role: Role):
+    """A route dependency: 401 without a valid key, 403 with a lesser role's."""
+
+    def check(request: Request) -> None:
+        request.app.state.koshqon.access.check(role, credential(request))
+
+    return Depends(check)
+
+
+Reader, Librarian, Admin = require("reader"), require("librarian"), require("admin")
+
+DENIED = {
+    401: {"model": Problem, "description": "No valid key (once keys exist)"},
+    403: {"model": Problem, "description": "The key's role may not do this"},
+}

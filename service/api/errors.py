@@ -8,8 +8,11 @@ from ingest.errors import (
     DuplicateContent,
     FileTooLarge,
     InvalidParameter,
+    KeyNotFound,
     KoshqonError,
     ModelMismatch,
+    NotAllowed,
+    NotSignedIn,
     UnsupportedFileType,
 )
 
@@ -17,6 +20,9 @@ from ..jobs import JobNotFound
 
 HTTP_STATUS = {  # the most specific class of an error decides
     JobNotFound: 404,
+    KeyNotFound: 404,
+    NotSignedIn: 401,
+    NotAllowed: 403,
     UnsupportedFileType: 415,
     FileTooLarge: 413,
     DocumentNotFound: 404,

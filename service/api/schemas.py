@@ -195,3 +195,25 @@ class Problem(Model):
     status: int
     detail: str
     errors: list[dict] | None = None
+
+
+class KeyRequest(Model):
+    name: str = Field(pattern=r"^[\w.@-]{1,64}$", description="Who holds the key.")
+    role: Literal["reader", "librarian", "admin"] = Field(
+        description="reader: read (when KOSHQON_PRIVATE); librarian: add, edit, delete; "
+        "admin: manage keys too."
+    )
+
+
+class KeyInfo(Model):
+    name: str
+    role: Literal["reader", "librarian", "admin"]
+    created_at: str
+
+
+class KeyCreated(KeyInfo):
+    key: str = Field(description="Send as `Authorization: Bearer KEY`. Shown this once only.")
+
+
+class KeyList(Model):
+    keys: list[KeyInfo]

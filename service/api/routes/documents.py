@@ -9,7 +9,7 @@ from ingest.pipeline import DOC_TYPES
 
 from ...config import Settings
 from ...core import too_large
-from ..deps import KoshqonDep
+from ..deps import DENIED, KoshqonDep, Librarian, Reader
 from ..schemas import (
     Document,
     DocumentAdded,
@@ -20,9 +20,10 @@ from ..schemas import (
     Problem,
 )
 
-router = APIRouter(prefix="/documents", tags=["documents"])
-NOT_FOUND = {404: {"model": Problem, "description": "No such document"}}
+router = APIRouter(prefix="/documents", tags=["documents"], dependencies=[Reader])
+NOT_FOUND = {**DENIED, 404: {"model": Problem, "description": "No such document"}}
 ERRORS = {
+    **DENIED,
     400: {"model": Problem, "description": "Unreadable file (empty, damaged, encrypted)"},
     413: {"model": Problem, "description": "File larger than KOSHQON_MAX_UPLOAD_MB"},
     415: {"model": Problem, "description": "Unsupported file type"},
@@ -59,6 +60,7 @@ MetadataForm = Annotated[Metadata, Depends(metadata_form)]
     status_code=201,
     response_model=DocumentAdded,
     responses={200: {"model": DocumentAdded, "description": "Already in the collection"}, **ERRORS},
+    dependencies=[Librarian],
 )
 def add_document(
     koshqon: KoshqonDep, response: Response, file: UploadFile, metadata: MetadataForm
@@ -84,6 +86,7 @@ def add_document(
         409: {"model": Problem, "description": "Another document's content"},
         **ERRORS,
     },
+    dependencies=[Librarian],
 )
 def replace_document(
     koshqon: KoshqonDep, document_id: int, file: UploadFile, metadata: MetadataForm
@@ -123,6 +126,7 @@ def get_document(koshqon: KoshqonDep, document_id: int) -> DocumentDetail:
     "/{document_id}",
     response_model=Document,
     responses={**NOT_FOUND, 422: ERRORS[422]},
+    dependencies=[Librarian],
 )
 def update_document(koshqon: KoshqonDep, document_id: int, changes: DocumentUpdate) -> Document:
     """Edit a document's metadata. A new title is searchable at once (titles are part of
@@ -135,6 +139,7 @@ def update_document(koshqon: KoshqonDep, document_id: int, changes: DocumentUpda
     "/{document_id}",
     response_model=Document,
     responses=NOT_FOUND,
+    dependencies=[Librarian],
 )
 def delete_document(koshqon: KoshqonDep, document_id: int) -> Document:
     """Remove the document from the catalog and the vector index; returns what was removed."""

@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, UploadFile
 
 from ...jobs import Job, JobNotFound
-from ..deps import KoshqonDep
+from ..deps import KoshqonDep, Librarian, Reader
 from ..schemas import FileResult, JobStatus, Problem
 from .documents import ERRORS, MetadataForm, read_upload
 
-router = APIRouter(prefix="/jobs", tags=["jobs"])
+router = APIRouter(prefix="/jobs", tags=["jobs"], dependencies=[Reader])
 
 
 def status(job: Job) -> JobStatus:
@@ -33,7 +33,9 @@ def status(job: Job) -> JobStatus:
     )
 
 
-@router.post("", status_code=202, response_model=JobStatus, responses=ERRORS)
+@router.post(
+    "", status_code=202, response_model=JobStatus, responses=ERRORS, dependencies=[Librarian]
+)
 def submit_job(
     request: Request, koshqon: KoshqonDep, files: list[UploadFile], metadata: MetadataForm
 ) -> JobStatus:

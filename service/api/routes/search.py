@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query
 from index.search import Filters, Mode
 from ingest.errors import InvalidParameter
 
-from ..deps import KoshqonDep
+from ..deps import KoshqonDep, Reader
 from ..schemas import Problem, SearchResponse
 
-router = APIRouter(tags=["search"])
+router = APIRouter(tags=["search"], dependencies=[Reader])
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
 
 

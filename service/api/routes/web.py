@@ -10,19 +10,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Cookie, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Cookie, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 
 from index.search import Mode
-from ingest.errors import KoshqonError
+from ingest.errors import KoshqonError, NotSignedIn
 from ingest.pipeline import DOC_TYPES
 from ingest.readers import READERS
 
+from ...access import SESSION_HOURS
 from ...web import i18n
 from ...web.markup import highlighted, linked_markers, marked, plain, view_url
-from ..deps import KoshqonDep
+from ..deps import SESSION_COOKIE, KoshqonDep, credential
 from ..errors import http_status
 from ..schemas import AskRequest
 from .ask import ask as ask_api
@@ -32,6 +33,23 @@ from .search import search as search_api
 WEB = Path(__file__).resolve().parents[2] / "web"
 RESULTS_SHOWN = 10
 YEAR = 60 * 60 * 24 * 365
+
+
+class SignInFirst(Exception):
+    """A page that needs a key, asked for without one: the app redirects to /signin."""
+
+
+def may_see(role):
+    """A page dependency: without a valid key where one is needed, the sign-in page."""
+
+    def check(request: Request) -> None:
+        try:
+            request.app.state.koshqon.access.check(role, credential(request))
+        except NotSignedIn as error:
+            raise SignInFirst(request.url.path) from error
+
+    return Depends(check)
+
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(
@@ -57,6 +75,8 @@ def page(
     """Render a page in the chosen interface language; a language asked for by `?ui=` is
     remembered in a cookie for the next pages."""
     language = i18n.choose(ui, remembered)
+    holder = request.app.state.koshqon.access.holder(credential(request))
+    context.setdefault("signed_in", holder[0] if holder else None)
     response = templates.TemplateResponse(
         request,
         template,
@@ -77,7 +97,7 @@ UiParam = Annotated[str | None, Query(description="Interface language: kk, ru or
 UiCookie = Annotated[str | None, Cookie(alias=i18n.COOKIE)]
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.get("/", response_class=HTMLResponse, dependencies=[may_see("reader")])
 def search_page(
     request: Request,
     koshqon: KoshqonDep,
@@ -104,7 +124,9 @@ def search_page(
     return page(request, "search.html", ui, remembered, **context)
 
 
-@router.get("/view/documents/{document_id}", response_class=HTMLResponse)
+@router.get(
+    "/view/documents/{document_id}", response_class=HTMLResponse, dependencies=[may_see("reader")]
+)
 def document_page(
     request: Request,
     koshqon: KoshqonDep,
@@ -132,7 +154,7 @@ def document_page(
     )
 
 
-@router.get("/library", response_class=HTMLResponse)
+@router.get("/library", response_class=HTMLResponse, dependencies=[may_see("librarian")])
 def library_page(
     request: Request, koshqon: KoshqonDep, ui: UiParam = None, remembered: UiCookie = None
 ) -> HTMLResponse:
@@ -147,3 +169,51 @@ def library_page(
         doc_types=DOC_TYPES,
         accept=",".join(sorted(READERS)),
     )
+
+
+@router.get("/signin", response_class=HTMLResponse)
+def signin_page(
+    request: Request, ui: UiParam = None, remembered: UiCookie = None, next: str = "/"
+) -> HTMLResponse:
+    return page(request, "signin.html", ui, remembered, next=_local(next), error=None)
+
+
+@router.post("/signin", response_class=HTMLResponse)
+def sign_in(
+    request: Request,
+    koshqon: KoshqonDep,
+    key: Annotated[str, Form(max_length=200)],
+    next: Annotated[str, Form(max_length=2000)] = "/",
+    remembered: UiCookie = None,
+):
+    """A session for a valid key, kept in an HttpOnly, SameSite=Strict cookie."""
+    try:
+        token = koshqon.access.sign_in(key.strip())
+    except NotSignedIn as error:
+        context = {"next": _local(next), "error": str(error)}
+        return page(request, "signin.html", None, remembered, 401, **context)
+    response = RedirectResponse(_local(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=SESSION_HOURS * 3600,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/signout")
+def sign_out(request: Request, koshqon: KoshqonDep) -> RedirectResponse:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        koshqon.access.sign_out(token)
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+def _local(path: str) -> str:
+    """Only a path on this site to go back to after signing in (no open redirect)."""
+    return path if path.startswith("/") and not path.startswith(("//", "/\\")) else "/"
