@@ -47,11 +47,15 @@ class Jobs:
         job = Job(uuid.uuid4().hex, len(uploads), datetime.now(UTC).isoformat(timespec="seconds"))
         folder = Path(tempfile.mkdtemp(prefix=f"koshqon-job-{job.id[:8]}-"))
         paths = []
-        for number, (name, data) in enumerate(uploads):
-            path = folder / str(number) / Path(name).name
-            path.parent.mkdir()
-            path.write_bytes(data)
-            paths.append(path)
+        try:
+            for number, (name, data) in enumerate(uploads):
+                path = folder / str(number) / Path(name).name
+                path.parent.mkdir()
+                path.write_bytes(data)
+                paths.append(path)
+        except BaseException:  # the disk filled up, say: no folder left behind
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         with self._lock:
             self._jobs[job.id] = job
         self._worker.submit(self._run, job, paths, metadata, folder)

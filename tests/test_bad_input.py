@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -135,3 +137,40 @@ def test_a_repairable_pdf_is_repaired_not_refused(client):
     assert response.status_code == 201
     hits = client.get("/search", params={"q": "Beautiful is better than ugly"}).json()["results"]
     assert "Beautiful is better than ugly." in hits[0]["text"]
+
+
+BEYOND_SQLITE = 2**63  # one more than SQLite's largest integer
+
+
+def test_ids_beyond_sqlite_integers_are_invalid_parameters(client):
+    requests = [
+        client.get(f"/documents/{BEYOND_SQLITE}"),
+        client.patch(f"/documents/{BEYOND_SQLITE}", json={"year": 2020}),
+        client.delete(f"/documents/{BEYOND_SQLITE}"),
+        client.get("/search", params={"q": "виза", "doc_id": BEYOND_SQLITE}),
+        client.post("/ask", json={"question": "виза?", "doc_id": [BEYOND_SQLITE]}),
+        client.get(f"/view/documents/{BEYOND_SQLITE}"),
+    ]
+    assert [r.status_code for r in requests] == [422] * len(requests)
+    assert all(r.headers["content-type"] == "application/problem+json" for r in requests)
+
+
+@pytest.mark.parametrize("name", ["..", ".", "\x00\x00", "../../etc/passwd"])
+def test_odd_file_names_are_refused_with_a_reason_and_leave_no_files(client, name, tmp_path):
+    before = set(Path(tempfile.gettempdir()).glob("koshqon-job-*"))
+    added = client.post("/documents", files={"file": (name, b"Kandas.", "text/plain")})
+    assert added.status_code == 415, added.text
+    assert "not supported" in added.json()["detail"]
+    job = client.post("/jobs", files=[("files", (name, b"Kandas.", "text/plain"))])
+    assert job.status_code == 202
+    while (status := client.get(f"/jobs/{job.json()['id']}").json())["state"] != "finished":
+        time.sleep(0.05)
+    assert [r["status"] for r in status["results"]] == ["failed"]
+    assert set(Path(tempfile.gettempdir()).glob("koshqon-job-*")) <= before
+
+
+def test_a_wrong_method_is_a_problem_that_says_which_are_allowed(client):
+    response = client.put("/search")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET"
+    assert response.headers["content-type"] == "application/problem+json"

@@ -126,7 +126,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException):
-        return problem(error.status_code, str(error.detail), str(error.detail))
+        response = problem(error.status_code, str(error.detail), str(error.detail))
+        response.headers.update(error.headers or {})  # Allow, on a 405
+        return response
 
     # outermost: a request for another host name (DNS rebinding) is answered 400 first
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)

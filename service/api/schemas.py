@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from index.search import Mode
+
+# ids are SQLite integers: a larger number is a 422, not an overflow deep in a query
+DocumentId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 class Model(BaseModel):
@@ -60,7 +63,7 @@ class AskRequest(Model):
     question: str = Field(min_length=1, max_length=2000)
     k: int = Field(5, ge=1, le=20, description="How many top passages serve as evidence.")
     lang: list[str] | None = Field(None, description="Only passages in these languages.")
-    doc_id: list[int] | None = Field(None, description="Only these documents.")
+    doc_id: list[DocumentId] | None = Field(None, description="Only these documents.")
     doc_type: list[str] | None = Field(None, description="Only these document types.")
     mode: Mode = Field("hybrid", description="How the evidence is searched.")
 

@@ -14,6 +14,7 @@ from ..schemas import (
     Document,
     DocumentAdded,
     DocumentDetail,
+    DocumentId,
     DocumentList,
     DocumentUpdate,
     Passage,
@@ -29,6 +30,14 @@ ERRORS = {
     415: {"model": Problem, "description": "Unsupported file type"},
     422: {"model": Problem, "description": "Invalid parameters"},
 }
+
+
+def upload_name(file: UploadFile) -> str:
+    """The file's own name, without folders or control characters: "../x.pdf" is x.pdf,
+    "..", "." or a name of NULs is "upload" (then refused for its missing type)."""
+    name = "".join(c for c in file.filename or "" if c.isprintable()).replace("\\", "/")
+    name = name.rsplit("/", 1)[-1].strip()
+    return name if name not in ("", ".", "..") else "upload"
 
 
 def read_upload(file: UploadFile, settings: Settings) -> bytes:
@@ -67,9 +76,7 @@ def add_document(
 ) -> DocumentAdded:
     """Add a PDF, DOCX, HTML, TXT or Markdown file. The same content again returns the
     existing document with status "exists" (200) instead of adding it twice."""
-    result = koshqon.add_file(
-        read_upload(file, koshqon.settings), file.filename or "upload", metadata
-    )
+    result = koshqon.add_file(read_upload(file, koshqon.settings), upload_name(file), metadata)
     if not result.created:
         response.status_code = 200
     return DocumentAdded(
@@ -89,13 +96,13 @@ def add_document(
     dependencies=[Librarian],
 )
 def replace_document(
-    koshqon: KoshqonDep, document_id: int, file: UploadFile, metadata: MetadataForm
+    koshqon: KoshqonDep, document_id: DocumentId, file: UploadFile, metadata: MetadataForm
 ) -> DocumentAdded:
     """A new version of a document: its passages are swapped in one step (searches see the
     old version or the new one, never both), its id and metadata are kept unless given.
     Status "unchanged" when the file is the one already stored."""
     data = read_upload(file, koshqon.settings)
-    result = koshqon.replace_file(document_id, data, file.filename or "upload", metadata)
+    result = koshqon.replace_file(document_id, data, upload_name(file), metadata)
     return DocumentAdded(
         **Document.model_validate(result.document).model_dump(),
         status="replaced" if result.created else "unchanged",
@@ -113,7 +120,7 @@ def list_documents(koshqon: KoshqonDep) -> DocumentList:
     response_model=DocumentDetail,
     responses=NOT_FOUND,
 )
-def get_document(koshqon: KoshqonDep, document_id: int) -> DocumentDetail:
+def get_document(koshqon: KoshqonDep, document_id: DocumentId) -> DocumentDetail:
     """The document's metadata and all its passages, in order."""
     document, chunks = koshqon.document(document_id)
     return DocumentDetail(
@@ -128,7 +135,9 @@ def get_document(koshqon: KoshqonDep, document_id: int) -> DocumentDetail:
     responses={**NOT_FOUND, 422: ERRORS[422]},
     dependencies=[Librarian],
 )
-def update_document(koshqon: KoshqonDep, document_id: int, changes: DocumentUpdate) -> Document:
+def update_document(
+    koshqon: KoshqonDep, document_id: DocumentId, changes: DocumentUpdate
+) -> Document:
     """Edit a document's metadata. A new title is searchable at once (titles are part of
     keyword search) and appears in every citation label."""
     metadata = Metadata(**changes.model_dump(exclude_unset=True))
@@ -141,6 +150,6 @@ def update_document(koshqon: KoshqonDep, document_id: int, changes: DocumentUpda
     responses=NOT_FOUND,
     dependencies=[Librarian],
 )
-def delete_document(koshqon: KoshqonDep, document_id: int) -> Document:
+def delete_document(koshqon: KoshqonDep, document_id: DocumentId) -> Document:
     """Remove the document from the catalog and the vector index; returns what was removed."""
     return Document.model_validate(koshqon.remove(document_id))

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request, UploadFile
 from ...jobs import Job, JobNotFound
 from ..deps import KoshqonDep, Librarian, Reader
 from ..schemas import FileResult, JobStatus, Problem
-from .documents import ERRORS, MetadataForm, read_upload
+from .documents import ERRORS, MetadataForm, read_upload, upload_name
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], dependencies=[Reader])
 
@@ -41,7 +41,7 @@ def submit_job(
 ) -> JobStatus:
     """Queue several files (the same metadata for all); they are added one after another in
     the background. Poll GET /jobs/{id} for progress and each file's outcome."""
-    uploads = [(f.filename or "upload", read_upload(f, koshqon.settings)) for f in files]
+    uploads = [(upload_name(f), read_upload(f, koshqon.settings)) for f in files]
     return status(request.app.state.jobs.submit(uploads, metadata))
 
 

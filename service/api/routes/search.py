@@ -9,7 +9,7 @@ from index.search import Filters, Mode
 from ingest.errors import InvalidParameter
 
 from ..deps import KoshqonDep, Reader
-from ..schemas import Problem, SearchResponse
+from ..schemas import DocumentId, Problem, SearchResponse
 
 router = APIRouter(tags=["search"], dependencies=[Reader])
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
@@ -38,7 +38,7 @@ def search(
         list[str] | None,
         Query(description="Passage languages, repeatable or comma-separated: kk,ru,en"),
     ] = None,
-    doc_id: Annotated[list[int] | None, Query(description="Only these documents.")] = None,
+    doc_id: Annotated[list[DocumentId] | None, Query(description="Only these documents.")] = None,
     doc_type: Annotated[list[str] | None, Query(description="Only these types.")] = None,
     mode: Annotated[
         Mode,

@@ -25,7 +25,7 @@ from ...web import i18n
 from ...web.markup import highlighted, linked_markers, marked, plain, view_url
 from ..deps import SESSION_COOKIE, KoshqonDep, credential
 from ..errors import http_status
-from ..schemas import AskRequest
+from ..schemas import AskRequest, DocumentId
 from .ask import ask as ask_api
 from .documents import get_document, list_documents
 from .search import search as search_api
@@ -130,7 +130,7 @@ def search_page(
 def document_page(
     request: Request,
     koshqon: KoshqonDep,
-    document_id: int,
+    document_id: DocumentId,
     ui: UiParam = None,
     remembered: UiCookie = None,
     chunk: int | None = None,
