@@ -75,6 +75,8 @@ class Access:
         keys_exist = bool(self.catalog.access_keys())
         if needed == "reader" and not self.private:
             return
+        if needed == "admin" and not keys_exist:
+            raise NotAllowed("the first key is made on the server: koshqon keys add --role admin")
         if not keys_exist and not self.private:
             return  # an open collection: no keys yet
         holder = self.holder(credential)

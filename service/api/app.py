@@ -50,6 +50,19 @@ def content_policy(path: str) -> str:
     )
 
 
+def problem_responses(schema: dict) -> dict:
+    """Error responses documented as they are sent: application/problem+json, a Problem."""
+    problem_schema = {"$ref": "#/components/schemas/Problem"}
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                if status.isdigit() and int(status) >= 400:
+                    response["content"] = {PROBLEM_JSON: {"schema": problem_schema}}
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schema["components"]["schemas"].pop(unused, None)
+    return schema
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -130,6 +143,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         response.headers.update(error.headers or {})  # Allow, on a 405
         return response
 
+    fastapi_openapi = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = problem_responses(fastapi_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi
     # outermost: a request for another host name (DNS rebinding) is answered 400 first
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
     return app

@@ -7,11 +7,11 @@ from fastapi import APIRouter
 from index.answer import Answer
 from index.search import Filters
 
-from ..deps import KoshqonDep, Reader
+from ..deps import DENIED, KoshqonDep, Reader
 from ..schemas import AnswerCitation, AskRequest, AskResponse, Problem, SearchHit
 from .search import split_languages
 
-router = APIRouter(tags=["answers"], dependencies=[Reader])
+router = APIRouter(tags=["answers"], dependencies=[Reader], responses=DENIED)
 
 
 def ask_response(answer: Answer) -> AskResponse:

@@ -21,7 +21,7 @@ from ..schemas import (
     Problem,
 )
 
-router = APIRouter(prefix="/documents", tags=["documents"], dependencies=[Reader])
+router = APIRouter(prefix="/documents", tags=["documents"], dependencies=[Reader], responses=DENIED)
 NOT_FOUND = {**DENIED, 404: {"model": Problem, "description": "No such document"}}
 ERRORS = {
     **DENIED,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, UploadFile
 
 from ...jobs import Job, JobNotFound
-from ..deps import KoshqonDep, Librarian, Reader
+from ..deps import DENIED, KoshqonDep, Librarian, Reader
 from ..schemas import FileResult, JobStatus, Problem
 from .documents import ERRORS, MetadataForm, read_upload, upload_name
 
-router = APIRouter(prefix="/jobs", tags=["jobs"], dependencies=[Reader])
+router = APIRouter(prefix="/jobs", tags=["jobs"], dependencies=[Reader], responses=DENIED)
 
 
 def status(job: Job) -> JobStatus:

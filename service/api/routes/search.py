@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query
 from index.search import Filters, Mode
 from ingest.errors import InvalidParameter
 
-from ..deps import KoshqonDep, Reader
+from ..deps import DENIED, KoshqonDep, Reader
 from ..schemas import DocumentId, Problem, SearchResponse
 
-router = APIRouter(tags=["search"], dependencies=[Reader])
+router = APIRouter(tags=["search"], dependencies=[Reader], responses=DENIED)
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
 
 
