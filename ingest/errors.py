@@ -46,3 +46,7 @@ class NotAllowed(KoshqonError):
 
 class KeyNotFound(KoshqonError):
     title = "Key not found"
+
+
+class TooDemanding(KoshqonError):
+    title = "File too demanding to read"

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Callable
 from pathlib import PurePath
 
 from .chunking import Chunker
 from .language import detect_language
-from .models import Chunk, Metadata, PreparedDocument
+from .models import Chunk, Extracted, Metadata, PreparedDocument
 from .readers import extract, media_type_of
 from .titles import title_from_filename, title_from_text
 
@@ -34,10 +35,18 @@ def _languages_by_share(chunks: list[Chunk]) -> list[str]:
     return [lang for lang, size in sizes.most_common() if size / total >= MIN_LANGUAGE_SHARE]
 
 
-def prepare(data: bytes, filename: str, metadata: Metadata, chunker: Chunker) -> PreparedDocument:
-    """Everything the store needs to add one file; raises a KoshqonError with the reason."""
+def prepare(
+    data: bytes,
+    filename: str,
+    metadata: Metadata,
+    chunker: Chunker,
+    read: Callable[[bytes, str], Extracted] = extract,
+) -> PreparedDocument:
+    """Everything the store needs to add one file; raises a KoshqonError with the reason.
+    ``read`` extracts the text: in this process, or in a limited one for files from
+    outside (ingest/contained.py, as the service reads them)."""
     media_type = media_type_of(filename)
-    extracted = extract(data, filename)
+    extracted = read(data, filename)
     chunks = []
     spans = chunker.chunk(extracted.text, page_starts=(p.start for p in extracted.pages))
     for ordinal, span in enumerate(spans):

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import PurePath
 
 from . import ocr
@@ -24,6 +25,17 @@ PAGE_SEPARATOR = "\n\n"
 
 UNDECODABLE_SHARE = 0.05  # control/private-use characters that make a page's text garbage
 SCAN_LETTERS = 100  # fewer letters on a page: perhaps a scan with a stamp or watermark
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What reading one file may take, beyond its size (settings KOSHQON_MAX_PAGES,
+    KOSHQON_MAX_UNPACKED_MB, KOSHQON_MAX_HTML_DEPTH; docs/security.md). A file over a
+    limit is refused with the limit named, before the work it would cost."""
+
+    pages: int = 3000  # of a PDF, as declared and as found
+    unpacked_mb: float = 200  # a DOCX's parts, decompressed
+    html_depth: int = 400  # nested elements of an HTML page
 
 
 @dataclass
@@ -50,11 +62,11 @@ def _decode(data: bytes) -> str:
         return data.decode("cp1251", errors="replace")
 
 
-def read_text(data: bytes) -> RawText:
+def read_text(data: bytes, limits: Limits) -> RawText:
     return RawText(pages=[_decode(data)], paged=False)
 
 
-def read_markdown(data: bytes) -> RawText:
+def read_markdown(data: bytes, limits: Limits) -> RawText:
     text = _decode(data)
     heading = re.search(r"^#\s+(.+)$", text, flags=re.MULTILINE)
     return RawText(pages=[text], paged=False, title=heading.group(1).strip() if heading else None)
@@ -98,10 +110,11 @@ _NOT_CONTENT = [
 ]
 
 
-def read_html(data: bytes) -> RawText:
+def read_html(data: bytes, limits: Limits) -> RawText:
     """Main text of a page: <main> or <article> when present, never menus or footers."""
     from bs4 import BeautifulSoup
 
+    _check_depth(data, limits.html_depth)
     soup = BeautifulSoup(data, "lxml")
     title = _html_title(soup)
     for tag in soup.find_all(_NOT_CONTENT):
@@ -114,6 +127,78 @@ def read_html(data: bytes) -> RawText:
     return RawText(pages=[body.get_text()], paged=False, title=title or None)
 
 
+class _TooDeep(Exception):
+    pass
+
+
+class _Depth(HTMLParser):
+    """Counts open elements in one linear pass. Elements that close without an end tag
+    (<br>, <img>) or whose end tag may be left out (<p>, <li>, <td>) do not count, so
+    ordinary sloppy pages stay shallow."""
+
+    UNCOUNTED = frozenset(
+        [
+            "area",
+            "base",
+            "br",
+            "col",
+            "embed",
+            "hr",
+            "img",
+            "input",
+            "link",
+            "meta",
+            "source",
+            "track",
+            "wbr",
+            "p",
+            "li",
+            "dt",
+            "dd",
+            "tr",
+            "td",
+            "th",
+            "option",
+            "optgroup",
+            "thead",
+            "tbody",
+            "tfoot",
+            "colgroup",
+            "rb",
+            "rt",
+            "rp",
+        ]
+    )
+
+    def __init__(self, limit: int):
+        super().__init__()
+        self.limit, self.depth = limit, 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in self.UNCOUNTED:
+            self.depth += 1
+            if self.depth > self.limit:
+                raise _TooDeep
+
+    def handle_endtag(self, tag):
+        if tag not in self.UNCOUNTED:
+            self.depth = max(0, self.depth - 1)
+
+
+def _check_depth(data: bytes, limit: int) -> None:
+    """Refuse a page nested deeper than ``limit`` before building its tree: the tree walk
+    that follows costs more than linear time in the depth (and libxml2 silently stops
+    at 256 levels, so its own parser cannot be asked)."""
+    counter = _Depth(limit)
+    try:
+        counter.feed(_decode(data))
+        counter.close()
+    except _TooDeep:
+        raise UnreadableFile(
+            f"the page nests elements over {limit} deep (KOSHQON_MAX_HTML_DEPTH)"
+        ) from None
+
+
 def _html_title(soup) -> str | None:
     """The page's <title>, without the site name that usually follows it ("… — Site"):
     the <h1> is taken instead when the title starts with it."""
@@ -124,9 +209,20 @@ def _html_title(soup) -> str | None:
     return title or None
 
 
-def read_docx(data: bytes) -> RawText:
+def read_docx(data: bytes, limits: Limits) -> RawText:
+    import zipfile
+
     import docx
 
+    try:
+        unpacked = sum(info.file_size for info in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    except (zipfile.BadZipFile, OSError) as error:
+        raise UnreadableFile(f"not a readable DOCX file ({error})") from error
+    if unpacked > limits.unpacked_mb * 1e6:
+        raise UnreadableFile(
+            f"the DOCX unpacks to {unpacked / 1e6:,.0f} MB; the limit is "
+            f"{limits.unpacked_mb:g} MB (KOSHQON_MAX_UNPACKED_MB)"
+        )
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as error:  # python-docx raises zipfile/KeyError/lxml errors alike
@@ -144,7 +240,7 @@ def read_docx(data: bytes) -> RawText:
     )
 
 
-def read_pdf(data: bytes) -> RawText:
+def read_pdf(data: bytes, limits: Limits) -> RawText:
     """Text of each page with pypdf; PDFs encrypted with an empty password are opened."""
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
@@ -155,6 +251,13 @@ def read_pdf(data: bytes) -> RawText:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise UnreadableFile("the PDF is encrypted with a password; remove it and try again")
+        tree = reader.trailer["/Root"]["/Pages"]
+        declared = tree["/Count"] if "/Count" in tree else 0  # noqa: SIM401 ([] resolves references)
+        for pages in (declared, len(reader.pages)):  # the declared count costs nothing
+            if not isinstance(pages, int) or pages > limits.pages:
+                raise UnreadableFile(
+                    f"the PDF has {pages} pages; the limit is {limits.pages} (KOSHQON_MAX_PAGES)"
+                )
         texts = [_page_text(page) for page in reader.pages]
         info = reader.metadata
     except UnreadableFile:
@@ -225,7 +328,7 @@ def _page_text(page) -> str:
         return ""
 
 
-READERS: dict[str, tuple[str, Callable[[bytes], RawText]]] = {
+READERS: dict[str, tuple[str, Callable[[bytes, Limits], RawText]]] = {
     ".pdf": ("application/pdf", read_pdf),
     ".docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", read_docx),
     ".html": ("text/html", read_html),
@@ -246,12 +349,12 @@ def media_type_of(filename: str) -> str:
     return READERS[suffix][0]
 
 
-def extract(data: bytes, filename: str) -> Extracted:
+def extract(data: bytes, filename: str, limits: Limits = Limits()) -> Extracted:
     """Read and normalise a file; pages are joined by a blank line and keep their numbers."""
     media_type_of(filename)
     if not data.strip():
         raise UnreadableFile("the file is empty")
-    raw = READERS[PurePath(filename).suffix.lower()][1](data)
+    raw = READERS[PurePath(filename).suffix.lower()][1](data, limits)
     text, spans = "", []
     for number, page in enumerate(raw.pages, start=1):
         cleaned = normalize_text(page)

@@ -9,6 +9,9 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ingest.contained import Budget
+from ingest.readers import Limits
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KOSHQON_")
@@ -39,6 +42,18 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(256, ge=32, le=480, description="Passage budget in model tokens.")
     chunk_overlap: int = Field(32, ge=0, le=128, description="Tokens repeated between passages.")
     max_upload_mb: float = Field(50, gt=0, description="Largest file accepted, in megabytes.")
+    max_job_mb: float = Field(
+        500, gt=0, description="Largest batch of files sent to /jobs at once, in megabytes."
+    )
+    parse_memory_mb: int = Field(
+        2048, ge=256, description="Memory the process reading one file may use (RLIMIT_AS)."
+    )
+    parse_seconds: float = Field(
+        600, gt=0, description="Time one file may take to read, OCR included."
+    )
+    max_pages: int = Field(3000, ge=1, description="Pages of a PDF, declared or found.")
+    max_unpacked_mb: float = Field(200, gt=0, description="A DOCX's parts, decompressed.")
+    max_html_depth: int = Field(400, ge=16, description="Nesting of an HTML page's elements.")
     private: bool = Field(
         False,
         description="Reading needs a reader's key too (writes always need a key once one exists).",
@@ -64,6 +79,16 @@ class Settings(BaseSettings):
     @property
     def model_cache(self) -> Path:
         return self.models_dir or self.data_dir / "models"
+
+    @property
+    def budget(self) -> Budget:
+        """What reading one uploaded file may cost (ingest/contained.py)."""
+        limits = Limits(self.max_pages, self.max_unpacked_mb, self.max_html_depth)
+        return Budget(self.parse_memory_mb, self.parse_seconds, limits)
+
+    @property
+    def max_job_bytes(self) -> int:
+        return int(self.max_job_mb * 1024 * 1024)
 
     @property
     def max_upload_bytes(self) -> int:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields, replace
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 from index.answer import Answer, Answering, answer
@@ -18,8 +18,9 @@ from index.reindex import reindex as rebuild_from_originals
 from index.search import Filters, Mode, SearchResult, search
 from index.store import AddResult, Store, passage_vectors, with_rows
 from ingest.chunking import Chunker
+from ingest.contained import read_contained
 from ingest.errors import DocumentNotFound, FileTooLarge, InvalidParameter, KoshqonError
-from ingest.models import Metadata, PreparedDocument
+from ingest.models import Extracted, Metadata, PreparedDocument
 from ingest.pipeline import DOC_TYPES, prepare, sha256_of
 from ingest.readers import READERS, media_type_of
 
@@ -175,12 +176,17 @@ def encode_files(
                 if len(data) > settings.max_upload_bytes:
                     raise too_large(f"{path.name} is {len(data) / 1e6:.1f} MB", settings)
                 meta = validated(merge(sidecar, metadata) or Metadata())
-                pending.append((path, prepare(data, path.name, meta, chunker)))
+                pending.append((path, prepare(data, path.name, meta, chunker, reader(settings))))
             except (KoshqonError, OSError) as error:
                 yield FileOutcome(path, "failed", str(error))
             if sum(len(document.chunks) for _, document in pending) >= batch_passages:
                 yield from flush()
         yield from flush()
+
+
+def reader(settings: Settings) -> Callable[[bytes, str], Extracted]:
+    """Files from outside are read in a separate, limited process (ingest/contained.py)."""
+    return partial(read_contained, budget=settings.budget)
 
 
 def model_and_chunker(settings: Settings) -> tuple[Embedder, Chunker]:
@@ -203,7 +209,7 @@ def reindex(settings: Settings) -> Iterator[DocumentRecord]:
     embedder, chunker = model_and_chunker(settings)
 
     def rebuild(record: DocumentRecord, data: bytes) -> PreparedDocument:
-        return prepare(data, record.filename, metadata_of(record), chunker)
+        return prepare(data, record.filename, metadata_of(record), chunker, reader(settings))
 
     return rebuild_from_originals(settings.data_dir, embedder, rebuild)
 
@@ -230,7 +236,8 @@ class Koshqon:
         existing = self.store.catalog.find_by_sha256(sha256_of(data))
         if existing:
             return AddResult(existing, created=False)
-        prepared = prepare(data, filename, validated(metadata or Metadata()), self.chunker)
+        metadata = validated(metadata or Metadata())
+        prepared = prepare(data, filename, metadata, self.chunker, reader(self.settings))
         return self._linked(self.store.add(prepared))
 
     def _linked(self, result: AddResult) -> AddResult:
@@ -266,7 +273,8 @@ class Koshqon:
         if old is None:
             raise DocumentNotFound(f"no document with id {document_id}")
         kept = replace(metadata_of(old), language=None)  # detected anew from the new text
-        prepared = prepare(data, filename, validated(merge(kept, metadata)), self.chunker)
+        metadata = validated(merge(kept, metadata))
+        prepared = prepare(data, filename, metadata, self.chunker, reader(self.settings))
         return self.store.replace(document_id, prepared)
 
     def _add_or_replace(self, path: Path, metadata: Metadata | None, replace: bool) -> FileOutcome:

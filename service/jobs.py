@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from ingest.errors import KoshqonError
 from ingest.models import Metadata
@@ -42,16 +43,18 @@ class Jobs:
     def close(self) -> None:
         self._worker.shutdown(wait=True)
 
-    def submit(self, uploads: list[tuple[str, bytes]], metadata: Metadata | None) -> Job:
-        """Keep the uploads in a temporary folder and queue them; returns the job at once."""
+    def submit(self, uploads: list[tuple[str, BinaryIO]], metadata: Metadata | None) -> Job:
+        """Copy the uploads (spooled to disk as they arrived) into a temporary folder and
+        queue them; returns the job at once."""
         job = Job(uuid.uuid4().hex, len(uploads), datetime.now(UTC).isoformat(timespec="seconds"))
         folder = Path(tempfile.mkdtemp(prefix=f"koshqon-job-{job.id[:8]}-"))
         paths = []
         try:
-            for number, (name, data) in enumerate(uploads):
+            for number, (name, upload) in enumerate(uploads):
                 path = folder / str(number) / Path(name).name
                 path.parent.mkdir()
-                path.write_bytes(data)
+                with path.open("wb") as copy:
+                    shutil.copyfileobj(upload, copy)
                 paths.append(path)
         except BaseException:  # the disk filled up, say: no folder left behind
             shutil.rmtree(folder, ignore_errors=True)

@@ -43,7 +43,9 @@ def server(settings):
                 pass
             assert time.monotonic() < deadline, "server did not start"
             time.sleep(0.5)
-        yield httpx.Client(base_url=base, timeout=60)
+        client = httpx.Client(base_url=base, timeout=60)
+        client.server_pid = process.pid  # for tests that watch its memory
+        yield client
     finally:
         process.terminate()
         process.wait(timeout=30)

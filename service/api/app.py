@@ -15,14 +15,14 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from ingest.errors import KoshqonError, NotAllowed, NotSignedIn
 
 from ..config import Settings, get_settings
-from ..core import Koshqon, too_large
+from ..core import Koshqon
 from ..jobs import Jobs
 from .errors import http_status
+from .limits import BodyLimit
 from .routes import ask, documents, health, jobs, keys, search, web
 from .schemas import Problem
 
 PROBLEM_JSON = "application/problem+json"
-MULTIPART_OVERHEAD = 64 * 1024
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 # the API reference page loads Swagger UI from a CDN (until it is served offline)
 DOCS_SOURCES = "https://cdn.jsdelivr.net https://fastapi.tiangolo.com"
@@ -110,16 +110,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             response.headers.setdefault(name, value)
         return response
 
-    @app.middleware("http")
-    async def refuse_oversized_uploads(request: Request, call_next):
-        """Say 413 from the Content-Length header, before reading a large body."""
-        length = request.headers.get("content-length", "")
-        limit = settings.max_upload_bytes + MULTIPART_OVERHEAD
-        if request.method in ("POST", "PUT") and length.isdigit() and int(length) > limit:
-            error = too_large(f"the upload is {int(length) / 1e6:.1f} MB", settings)
-            return problem(http_status(error), error.title, str(error))
-        return await call_next(request)
-
     @app.exception_handler(KoshqonError)
     async def koshqon_error(request: Request, error: KoshqonError):
         response = problem(http_status(error), error.title, str(error))
@@ -151,6 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi
+    app.add_middleware(BodyLimit, settings=settings)
     # outermost: a request for another host name (DNS rebinding) is answered 400 first
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
     return app

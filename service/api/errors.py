@@ -13,6 +13,7 @@ from ingest.errors import (
     ModelMismatch,
     NotAllowed,
     NotSignedIn,
+    TooDemanding,
     UnsupportedFileType,
 )
 
@@ -25,6 +26,7 @@ HTTP_STATUS = {  # the most specific class of an error decides
     NotAllowed: 403,
     UnsupportedFileType: 415,
     FileTooLarge: 413,
+    TooDemanding: 422,
     DocumentNotFound: 404,
     DuplicateContent: 409,
     ModelMismatch: 409,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, UploadFile
 
+from ...core import too_large
 from ...jobs import Job, JobNotFound
 from ..deps import DENIED, KoshqonDep, Librarian, Reader
 from ..schemas import FileResult, JobStatus, Problem
-from .documents import ERRORS, MetadataForm, read_upload, upload_name
+from .documents import ERRORS, MetadataForm, upload_name
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], dependencies=[Reader], responses=DENIED)
 
@@ -41,7 +42,10 @@ def submit_job(
 ) -> JobStatus:
     """Queue several files (the same metadata for all); they are added one after another in
     the background. Poll GET /jobs/{id} for progress and each file's outcome."""
-    uploads = [(upload_name(f), read_upload(f, koshqon.settings)) for f in files]
+    for file in files:  # each file within the limit of one; the request within a job's
+        if file.size is not None and file.size > koshqon.settings.max_upload_bytes:
+            raise too_large(f"{upload_name(file)} is larger", koshqon.settings)
+    uploads = [(upload_name(f), f.file) for f in files]
     return status(request.app.state.jobs.submit(uploads, metadata))
 
 

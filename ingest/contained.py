@@ -1,0 +1,103 @@
+"""Reading an untrusted file where it cannot hurt the service: in a Python process of its
+own, with a memory limit (RLIMIT_AS), a CPU-time limit and a wall-clock budget. A zip bomb,
+a page nested a hundred thousand deep or a PDF that declares a million pages costs that
+process, not the server's memory or its searches, and the file is refused with the reason.
+
+The process gets the file on stdin and answers with the extracted text as JSON (never a
+pickle: its output is as untrusted as its input). Run as ``python -m ingest.contained``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import resource
+import subprocess
+import sys
+from dataclasses import dataclass
+
+from .errors import KoshqonError, TooDemanding, UnreadableFile
+from .models import Extracted, PageSpan
+from .readers import Limits, extract, media_type_of
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What one file may cost its reading process (KOSHQON_PARSE_MEMORY_MB,
+    KOSHQON_PARSE_SECONDS), and the structural limits it reads within."""
+
+    memory_mb: int = 2048
+    seconds: float = 300
+    limits: Limits = Limits()
+
+
+def read_contained(data: bytes, filename: str, budget: Budget = Budget()) -> Extracted:
+    """``readers.extract`` in a separate, limited process."""
+    media_type_of(filename)  # a wrong type is refused without starting anything
+    if not data.strip():
+        raise UnreadableFile("the file is empty")
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "ingest.contained", filename, _to_json(budget)],
+            input=data,
+            capture_output=True,
+            timeout=budget.seconds,
+        )
+    except subprocess.TimeoutExpired:
+        raise TooDemanding(
+            f"reading it took over {budget.seconds:g} s (KOSHQON_PARSE_SECONDS)"
+        ) from None
+    if done.returncode != 0:
+        raise _failure(done, budget)
+    found = json.loads(done.stdout)
+    return Extracted(
+        text=found["text"],
+        pages=tuple(PageSpan(*page) for page in found["pages"]),
+        title=found["title"],
+        author=found["author"],
+        year=found["year"],
+        ocr_pages=tuple(found["ocr_pages"]),
+        ocr_doubtful=tuple(found["ocr_doubtful"]),
+    )
+
+
+def _failure(done: subprocess.CompletedProcess, budget: Budget) -> KoshqonError:
+    """The reading process's own error, or what its end says (killed, out of memory)."""
+    try:
+        error = json.loads(done.stderr.decode().strip().splitlines()[-1])
+        kind = {"UnreadableFile": UnreadableFile, "MemoryError": TooDemanding}.get(
+            error["kind"], KoshqonError
+        )
+        message = error["message"]
+    except (ValueError, IndexError, KeyError, TypeError):
+        kind, message = TooDemanding, f"the reading process ended with status {done.returncode}"
+    if kind is TooDemanding:
+        message = (
+            f"reading it needs over {budget.memory_mb} MB of memory or "
+            f"{budget.seconds:g} s of CPU (KOSHQON_PARSE_MEMORY_MB); {message}"
+        )
+    return kind(message)
+
+
+def _to_json(budget: Budget) -> str:
+    return json.dumps(dataclasses.asdict(budget))
+
+
+def _main() -> None:
+    filename, settings = sys.argv[1], json.loads(sys.argv[2])
+    budget = Budget(settings["memory_mb"], settings["seconds"], Limits(**settings["limits"]))
+    memory = budget.memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    cpu = int(budget.seconds) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    try:
+        extracted = extract(sys.stdin.buffer.read(), filename, budget.limits)
+    except (KoshqonError, MemoryError, RecursionError) as error:
+        kind = type(error).__name__ if not isinstance(error, RecursionError) else "MemoryError"
+        print(json.dumps({"kind": kind, "message": str(error)}), file=sys.stderr)
+        sys.exit(1)
+    json.dump(dataclasses.asdict(extracted), sys.stdout, ensure_ascii=False)
+
+
+if __name__ == "__main__":
+    _main()
