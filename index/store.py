@@ -103,7 +103,7 @@ class ReadWriteLock:
 
 
 @contextmanager
-def _file_lock(path: Path, kind: int) -> Iterator[None]:
+def file_lock(path: Path, kind: int) -> Iterator[None]:
     """An advisory lock between processes (snapshots are saved by one at a time)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as handle:
@@ -188,7 +188,7 @@ class Store:
         if self._indexes is not None and self._indexes.seq < self.catalog.forgotten():
             self._indexes = None  # another process saved a snapshot and dropped the log
         if self._indexes is None:
-            with _file_lock(self.index_dir / "LOCK", fcntl.LOCK_SH):
+            with file_lock(self.index_dir / "LOCK", fcntl.LOCK_SH):
                 self._indexes = snapshots.load(self.index_dir, self.catalog, self.embedder.dim)
             if self._indexes is None:
                 self._indexes = snapshots.build(self.catalog, self.embedder.dim)
@@ -205,7 +205,7 @@ class Store:
         """Save the indexes as they are (keyword bases compacted first where due), and drop
         the change log before the previous snapshot. Searches go on meanwhile; changes to
         the indexes wait."""
-        with self._changing, _file_lock(self.index_dir / "LOCK", fcntl.LOCK_EX):
+        with self._changing, file_lock(self.index_dir / "LOCK", fcntl.LOCK_EX):
             compacted = [
                 partition.keywords.compacted()
                 for partition in self._indexes.partitions.values()

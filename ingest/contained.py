@@ -52,7 +52,7 @@ def read_contained(data: bytes, filename: str, budget: Budget = Budget()) -> Ext
     found = json.loads(done.stdout)
     return Extracted(
         text=found["text"],
-        pages=tuple(PageSpan(*page) for page in found["pages"]),
+        pages=tuple(PageSpan(**page) for page in found["pages"]),
         title=found["title"],
         author=found["author"],
         year=found["year"],

@@ -331,6 +331,37 @@ def catalog_of(data_dir: Path):
     return Catalog(data_dir / CATALOG_FILE)
 
 
+@cli.command()
+@click.argument("destination", type=click.Path(file_okay=False, path_type=Path))
+@data_dir_option
+def backup(destination, data_dir) -> None:
+    """Copy the collection to DESTINATION (new or empty), while it is in use: catalog,
+    index snapshot and originals, consistent at one moment."""
+    from index.backup import backup as copy
+
+    try:
+        copied = copy(data_dir, destination)
+    except KoshqonError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(
+        f"Backed up {copied.documents} documents ({copied.bytes / 1e6:.1f} MB) to {destination}."
+    )
+
+
+@cli.command()
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@data_dir_option
+def restore(source, data_dir) -> None:
+    """Put the backup in SOURCE in place as the data folder (new or empty; no server on it)."""
+    from index.backup import restore as put_back
+
+    try:
+        copied = put_back(source, data_dir)
+    except KoshqonError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Restored {copied.documents} documents into {data_dir}.")
+
+
 @cli.group()
 def keys() -> None:
     """Access keys: once one exists, writes need a librarian's or admin's key."""

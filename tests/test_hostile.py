@@ -14,10 +14,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import ROOT
 from test_server import server
 
 from ingest.contained import Budget, read_contained
 from ingest.errors import TooDemanding
+from ingest.readers import extract
 from service.config import Settings
 
 
@@ -159,3 +161,12 @@ def test_reading_is_refused_past_its_memory_or_time_budget():
     with pytest.raises(TooDemanding, match="took over 0.1 s"):
         read_contained(page, "page.html", Budget(seconds=0.1))
     assert "word more" in read_contained(page[:2000] + b"</p>", "page.html").text
+
+
+def test_a_file_read_in_its_own_process_is_read_as_in_this_one(corpora):
+    """Pages, titles, OCR marks and all: what crosses the process boundary is exact."""
+    pdfs = sorted((corpora / "pdf" / "pdf_cyrillic").glob("*.pdf"))[:2]
+    for path in [*pdfs, *sorted((ROOT / "corpus").glob("*.*"))]:
+        if path.suffix in (".pdf", ".html", ".md", ".txt"):
+            data = path.read_bytes()
+            assert read_contained(data, path.name) == extract(data, path.name), path

@@ -1,0 +1,119 @@
+"""A consistent copy of a collection taken while it is in use, and putting one back.
+
+The catalog is copied with SQLite's online backup API: one point in time, while other
+connections go on reading and writing. The index snapshot is copied first, under the
+lock that snapshots are saved under, so it is never newer than the catalog copy: opening
+the restored collection replays the catalog's change log after it (or rebuilds from the
+catalog, whose rows hold every vector, if the log no longer reaches back). Originals are
+files written once and never changed, so they are hard-linked when the backup is on the
+same disk and copied otherwise; those of documents added while the backup runs are
+copied after the catalog. A backup appears under its name only when complete.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.errors import InvalidParameter
+
+from .originals import Originals
+from .store import CATALOG_FILE, INDEX_DIR, ORIGINALS_DIR, file_lock
+
+
+@dataclass(frozen=True)
+class Copied:
+    documents: int
+    bytes: int
+
+
+def backup(data_dir: Path, destination: Path) -> Copied:
+    catalog = data_dir / CATALOG_FILE
+    if not catalog.is_file():
+        raise InvalidParameter(f"{data_dir} holds no collection ({CATALOG_FILE} is missing)")
+    _check_free(destination)
+    partial = destination.with_name(destination.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    index = data_dir / INDEX_DIR
+    if (index / "CURRENT").is_file():
+        with file_lock(index / "LOCK", fcntl.LOCK_SH):  # no snapshot is saved meanwhile
+            _copy_index(index, partial / INDEX_DIR)
+    source, target = Originals(data_dir / ORIGINALS_DIR), Originals(partial / ORIGINALS_DIR)
+    for sha256 in _documents(catalog):  # one removed meanwhile is not needed: skipped
+        if source.path(sha256).exists():
+            _link_or_copy(source.path(sha256), _folder_for(target.path(sha256)))
+    live, copy = sqlite3.connect(catalog), sqlite3.connect(partial / CATALOG_FILE)
+    try:
+        live.backup(copy)
+    finally:
+        live.close()
+        copy.close()
+    documents = _documents(partial / CATALOG_FILE)
+    for sha256 in documents:  # added while the backup ran
+        if not target.path(sha256).exists():
+            if not source.path(sha256).exists():
+                raise InvalidParameter(
+                    f"the original of a document in the copy ({sha256}) went missing while "
+                    "the backup ran: run it again"
+                )
+            _link_or_copy(source.path(sha256), _folder_for(target.path(sha256)))
+    os.replace(partial, destination)
+    return Copied(len(documents), _size(destination))
+
+
+def restore(source: Path, data_dir: Path) -> Copied:
+    """Put a backup in place as ``data_dir``, which must be empty or absent (with no
+    server running on it)."""
+    if not (source / CATALOG_FILE).is_file():
+        raise InvalidParameter(f"{source} is not a backup ({CATALOG_FILE} is missing)")
+    _check_free(data_dir)
+    partial = data_dir.with_name(data_dir.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    shutil.copytree(source, partial)
+    if data_dir.exists():
+        data_dir.rmdir()
+    os.replace(partial, data_dir)
+    return Copied(len(_documents(data_dir / CATALOG_FILE)), _size(data_dir))
+
+
+def _check_free(folder: Path) -> None:
+    if folder.exists() and any(folder.iterdir()):
+        raise InvalidParameter(f"{folder} is not empty: give a new or empty folder")
+
+
+def _documents(catalog: Path) -> list[str]:
+    with sqlite3.connect(f"file:{catalog}?mode=ro", uri=True) as db:
+        return [row[0] for row in db.execute("SELECT sha256 FROM documents ORDER BY id")]
+
+
+def _copy_index(index: Path, target: Path) -> None:
+    """CURRENT, the snapshot it names and the keyword segments (every file is written
+    once, so hard links are safe)."""
+    current = (index / "CURRENT").read_text().strip()
+    target.mkdir()
+    for name in ("CURRENT", current, "segments"):
+        if (index / name).is_dir():
+            shutil.copytree(index / name, target / name, copy_function=_link_or_copy)
+        elif (index / name).exists():
+            _link_or_copy(index / name, target / name)
+
+
+def _folder_for(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _size(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+
+def _link_or_copy(source, target) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # another disk
+        shutil.copy2(source, target)
