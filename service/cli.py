@@ -8,6 +8,7 @@ koshqon serve --port 8000
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import textwrap
 from collections import Counter
@@ -317,7 +318,11 @@ def serve(host, port, allow_anonymous_writes, data_dir) -> None:
     settings = Settings(data_dir=data_dir)
     if host not in ("0.0.0.0", "::") and host not in settings.allowed_hosts:
         settings.allowed_hosts.append(host)
-    uvicorn.run(create_app(settings), host=host, port=port)
+    access = logging.getLogger("koshqon.access")  # JSON lines on stderr (api/logs.py)
+    access.addHandler(logging.StreamHandler())
+    access.setLevel(logging.INFO)
+    # uvicorn's own access log would write every URL, queries included
+    uvicorn.run(create_app(settings), host=host, port=port, access_log=False)
 
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")

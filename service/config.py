@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     max_pages: int = Field(3000, ge=1, description="Pages of a PDF, declared or found.")
     max_unpacked_mb: float = Field(200, gt=0, description="A DOCX's parts, decompressed.")
     max_html_depth: int = Field(400, ge=16, description="Nesting of an HTML page's elements.")
+    log_queries: bool = Field(
+        False, description="Write search and question text into the access log (private)."
+    )
     private: bool = Field(
         False,
         description="Reading needs a reader's key too (writes always need a key once one exists).",

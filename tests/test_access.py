@@ -137,3 +137,28 @@ def test_keys_from_the_command_line(run):  # noqa: F811
     assert run("keys", "add", "--role", "admin", "--name", "aigerim").returncode == 1
     assert run("keys", "revoke", "aigerim").returncode == 0
     assert "no key named aigerim" in run("keys", "revoke", "aigerim").stderr
+
+
+def logged(caplog) -> list[dict]:
+    import json
+
+    return [json.loads(r.message) for r in caplog.records if r.name == "koshqon.access"]
+
+
+def test_the_access_log_keeps_what_readers_search_for_private(client, settings, caplog):
+    caplog.set_level("INFO", logger="koshqon.access")
+    response = client.get(
+        "/search", params={"q": "паспорт кандаса"}, headers={"X-Request-ID": "r-1"}
+    )
+    (entry,) = logged(caplog)
+    assert entry["request_id"] == response.headers["x-request-id"] == "r-1"
+    assert (entry["method"], entry["route"], entry["status"]) == ("GET", "/search", 200)
+    assert entry["ms"] > 0 and "query" not in entry
+    assert "паспорт" not in caplog.text and "%D0%BF" not in caplog.text.upper()
+    client.get("/documents/12345")
+    assert logged(caplog)[-1]["route"] == "/documents/{document_id}"  # not the id asked for
+    caplog.clear()
+    telling = settings.model_copy(update={"log_queries": True})
+    with TestClient(create_app(telling)) as other:
+        other.get("/search", params={"q": "паспорт"})
+    assert logged(caplog)[-1]["query"] == "q=паспорт"

@@ -19,6 +19,7 @@ from ..core import Koshqon
 from ..jobs import Jobs
 from .errors import http_status
 from .limits import BodyLimit
+from .logs import AccessLog
 from .routes import ask, documents, health, jobs, keys, search, web
 from .schemas import Problem
 
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.openapi = openapi
     app.add_middleware(BodyLimit, settings=settings)
+    app.add_middleware(AccessLog, log_queries=settings.log_queries)
     # outermost: a request for another host name (DNS rebinding) is answered 400 first
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
     return app
