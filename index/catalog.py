@@ -551,6 +551,10 @@ class Catalog:
         rows = self._query("SELECT id FROM documents WHERE work = ? ORDER BY id", (work,), db)
         return [r[0] for r in rows]
 
+    def checksums(self) -> set[str]:
+        """Every document's SHA-256: the originals to keep."""
+        return {r[0] for r in self._query("SELECT sha256 FROM documents")}
+
     def works(self) -> set[str]:
         return {
             r[0] for r in self._query("SELECT DISTINCT work FROM documents WHERE work NOT NULL")

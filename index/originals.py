@@ -4,6 +4,7 @@ a new chunking, a new embedding model, a new reader, without the librarians' fol
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 
@@ -29,3 +30,18 @@ class Originals:
 
     def delete(self, sha256: str) -> None:
         self.path(sha256).unlink(missing_ok=True)
+
+    def collect(self, kept: set[str], older_than_s: float = 3600) -> int:
+        """Delete originals that no document has: left by a write that failed or a
+        process killed between storing the file and committing its row. Only those older
+        than ``older_than_s``, so a write under way in another process keeps its file."""
+        if not self.folder.is_dir():
+            return 0
+        cutoff = time.time() - older_than_s
+        removed = 0
+        for path in self.folder.glob("*/*"):
+            name = path.name.split(".")[1] if path.name.startswith(".") else path.name
+            if name not in kept and path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed

@@ -126,6 +126,7 @@ class Store:
         self._check_model()
         self._check_analyzer()
         self._check_versions()
+        self.originals.collect(self.catalog.checksums())
 
     def close(self) -> None:
         if self._saver is not None:

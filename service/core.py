@@ -64,11 +64,13 @@ class FileOutcome:
 
 @dataclass(frozen=True)
 class Health:
-    status: str
+    status: str  # "ok", or "out of step" when an index does not hold the catalog's passages
     model_id: str
     dimension: int
     documents: int
     chunks: int
+    dense_passages: int  # what the indexes hold, which must be ``chunks``
+    keyword_passages: int
 
 
 def _sidecar(folder: Path) -> dict[str, dict]:
@@ -355,5 +357,10 @@ class Koshqon:
         return generated(self.settings, extractive)
 
     def health(self) -> Health:
-        documents, chunks = self.store.catalog.counts()
-        return Health("ok", self.embedder.model_id, self.embedder.dim, documents, chunks)
+        with self.store.reading() as indexes:  # counts of one moment, not of two
+            documents, chunks = self.store.catalog.counts()
+            dense = sum(len(p.vectors) for p in indexes.partitions.values())
+            keyword = sum(len(p.keywords) for p in indexes.partitions.values())
+        status = "ok" if dense == keyword == chunks else "out of step"
+        model = self.embedder.model_id
+        return Health(status, model, self.embedder.dim, documents, chunks, dense, keyword)

@@ -174,3 +174,17 @@ def test_a_wrong_method_is_a_problem_that_says_which_are_allowed(client):
     assert response.status_code == 405
     assert response.headers["allow"] == "GET"
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_health_says_whether_the_indexes_hold_the_catalogs_passages(client):
+    note = ("note.txt", "Кандас — этнический казах.".encode(), "text/plain")
+    client.post("/documents", files={"file": note})
+    health = client.get("/health").json()
+    assert health["status"] == "ok"
+    assert health["chunks"] == health["dense_passages"] == health["keyword_passages"] > 0
+    store = client.app.state.koshqon.store
+    (partition,) = store.indexes().partitions.values()
+    partition.vectors.remove(partition.keywords.ids()[:1])  # as a bug or a bad disk might
+    health = client.get("/health").json()
+    assert health["status"] == "out of step"
+    assert health["dense_passages"] == health["chunks"] - 1

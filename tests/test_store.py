@@ -7,7 +7,9 @@ stands in for it; user-facing behaviour is tested with the real model elsewhere.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import time
 
 import numpy as np
 import pytest
@@ -201,3 +203,21 @@ def test_live_saved_and_rebuilt_indexes_rank_alike(tmp_path):
     assert rankings(Store(tmp_path, HashingEmbedder())) == live
     shutil.rmtree(tmp_path / "index")
     assert rankings(Store(tmp_path, HashingEmbedder())) == live
+
+
+def test_originals_without_a_document_are_collected_when_old_enough(tmp_path):
+    """A process killed between storing a file and committing its row leaves the file;
+    the next opening removes it once it is an hour old (a younger one may be a write
+    under way in another process)."""
+    store = Store(tmp_path, HashingEmbedder())
+    kept = store.add(document("Кандас — этнический казах.")).document
+    store.originals.put("ab" * 32, b"orphan")
+    store.originals.put("cd" * 32, b"recent orphan")
+    old = time.time() - 7200
+    os.utime(store.originals.path("ab" * 32), (old, old))
+    os.utime(store.originals.path(kept.sha256), (old, old))
+    store.close()
+    reopened = Store(tmp_path, HashingEmbedder())
+    assert not reopened.originals.path("ab" * 32).exists()
+    assert reopened.originals.path("cd" * 32).exists()
+    assert reopened.originals.get(kept.sha256)

@@ -183,11 +183,15 @@ class JobStatus(Model):
 
 
 class Health(Model):
-    status: str
+    status: Literal["ok", "out of step"] = Field(
+        description="out of step: an index does not hold exactly the catalog's passages"
+    )
     model_id: str
     dimension: int
     documents: int
-    chunks: int
+    chunks: int = Field(description="Passages in the catalog.")
+    dense_passages: int = Field(description="Passages in the dense (FAISS) indexes.")
+    keyword_passages: int = Field(description="Passages in the keyword (BM25) indexes.")
 
 
 class Problem(Model):
