@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -24,11 +25,13 @@ from .readers import Limits, extract, media_type_of
 @dataclass(frozen=True)
 class Budget:
     """What one file may cost its reading process (KOSHQON_PARSE_MEMORY_MB,
-    KOSHQON_PARSE_SECONDS), and the structural limits it reads within."""
+    KOSHQON_PARSE_SECONDS), the structural limits it reads within, and its priority
+    (KOSHQON_INGEST_NICENESS)."""
 
     memory_mb: int = 2048
     seconds: float = 300
     limits: Limits = Limits()
+    niceness: int = 10  # reading (and OCR, which inherits it) runs behind searches
 
 
 def read_contained(data: bytes, filename: str, budget: Budget = Budget()) -> Extracted:
@@ -85,11 +88,12 @@ def _to_json(budget: Budget) -> str:
 
 def _main() -> None:
     filename, settings = sys.argv[1], json.loads(sys.argv[2])
-    budget = Budget(settings["memory_mb"], settings["seconds"], Limits(**settings["limits"]))
+    budget = Budget(**{**settings, "limits": Limits(**settings["limits"])})
     memory = budget.memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     cpu = int(budget.seconds) + 1
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    os.nice(budget.niceness)
     try:
         extracted = extract(sys.stdin.buffer.read(), filename, budget.limits)
     except (KoshqonError, MemoryError, RecursionError) as error:

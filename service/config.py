@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     parse_seconds: float = Field(
         600, gt=0, description="Time one file may take to read, OCR included."
     )
+    ingest_niceness: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="How far ingestion (reading, OCR, a job's encoding) yields to searches.",
+    )
     max_pages: int = Field(3000, ge=1, description="Pages of a PDF, declared or found.")
     max_unpacked_mb: float = Field(200, gt=0, description="A DOCX's parts, decompressed.")
     max_html_depth: int = Field(400, ge=16, description="Nesting of an HTML page's elements.")
@@ -87,7 +93,7 @@ class Settings(BaseSettings):
     def budget(self) -> Budget:
         """What reading one uploaded file may cost (ingest/contained.py)."""
         limits = Limits(self.max_pages, self.max_unpacked_mb, self.max_html_depth)
-        return Budget(self.parse_memory_mb, self.parse_seconds, limits)
+        return Budget(self.parse_memory_mb, self.parse_seconds, limits, self.ingest_niceness)
 
     @property
     def max_job_bytes(self) -> int:

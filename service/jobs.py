@@ -4,6 +4,7 @@ outcome. Jobs live in memory: a restart forgets them (the documents they added s
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import threading
@@ -65,6 +66,9 @@ class Jobs:
         return job
 
     def _run(self, job: Job, paths: list[Path], metadata: Metadata | None, folder: Path) -> None:
+        # this thread's share of encoding yields to searches (Linux: niceness per thread)
+        niceness = self.koshqon.settings.ingest_niceness
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
         job.state = "running"
         try:
             for outcome in self.koshqon.ingest([(p, None, None) for p in paths], metadata):
