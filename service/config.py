@@ -34,7 +34,7 @@ class Settings(BaseSettings):
         "torch",
         description=(
             "How the built-in model runs on CPU: torch in float32, or ONNX Runtime with int8 "
-            "weights (faster, but up to 0.04 lower on some retrieval rows: docs/scale.md)."
+            "weights (queries 3x faster, up to 0.013 lower on some retrieval rows: docs/scale.md)."
         ),
     )
     query_prefix: str | None = Field(None, description="Overrides the model's query prompt.")
