@@ -5,7 +5,7 @@ and encodes real files on the same machine, with ingestion at its default priori
     .venv/bin/python -m benchmarks.contention
 
 The collection is the project's corpus/; the job is six files from ../shared/corpora
-(two scanned PDF pages need OCR, the rest are laws and the Constitution as text).
+(laws and the Constitution as text, and two PDFs).
 """
 
 from __future__ import annotations
@@ -132,8 +132,8 @@ def write(rows: list[dict]) -> None:
         "Written by `.venv/bin/python -m benchmarks.contention` on "
         f"{time.strftime('%Y-%m-%d')} ({describe()}). One reader searches the 12 questions of",
         "benchmarks/throughput.py in turn: 30 s at rest, then while `POST /jobs` ingests six",
-        "files of ../shared/corpora (laws and the Constitution as text, two PDFs, one of them",
-        "partly scanned) into a server over the project's corpus/.",
+        "files of ../shared/corpora (laws and the Constitution as text, and two PDFs) into a",
+        "server over the project's corpus/.",
         "",
         "| ingestion niceness | at rest p50 / p95 | during the job p50 / p95 / max | p95 ratio |"
         " searches during the job | job |",
