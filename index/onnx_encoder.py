@@ -126,6 +126,9 @@ class OnnxEmbedder:
 
         path = ensure_int8_model(model_dir)
         options = onnxruntime.SessionOptions()
+        # idle threads sleep instead of spinning: a search encodes its question, then
+        # needs the cores for FAISS and BM25
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if THREADS:
             options.intra_op_num_threads = THREADS
         self.session = onnxruntime.InferenceSession(
