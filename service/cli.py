@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import textwrap
 from collections import Counter
@@ -318,6 +319,13 @@ def serve(host, port, allow_anonymous_writes, data_dir) -> None:
     settings = Settings(data_dir=data_dir)
     if host not in ("0.0.0.0", "::") and host not in settings.allowed_hosts:
         settings.allowed_hosts.append(host)
+    elif host in ("0.0.0.0", "::") and "KOSHQON_ALLOWED_HOSTS" not in os.environ:
+        click.echo(
+            f"Answering only to the names {', '.join(settings.allowed_hosts)}: set "
+            'KOSHQON_ALLOWED_HOSTS=\'["library.example.kz", "10.0.0.5"]\' to the names and '
+            "addresses readers use (others get 400).",
+            err=True,
+        )
     access = logging.getLogger("koshqon.access")  # JSON lines on stderr (api/logs.py)
     access.addHandler(logging.StreamHandler())
     access.setLevel(logging.INFO)
