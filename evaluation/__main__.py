@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from ingest.errors import KoshqonError
+from service.cli import data_dir_option, explained
 
 COMMAND = ".venv/bin/python -m evaluation"  # as written into the reports it produces
 
@@ -35,14 +35,7 @@ COMMAND = ".venv/bin/python -m evaluation"  # as written into the reports it pro
 @click.option("--quick", is_flag=True, help="Sampled questions and corpora: a few minutes.")
 @click.option("--sweep", is_flag=True, help="Score the fusion variants on the dev halves.")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="KOSHQON_DATA_DIR",
-    default="data",
-    show_default=True,
-    help="Where the model cache and DATA_DIR/eval-cache live (env KOSHQON_DATA_DIR).",
-)
+@data_dir_option  # the model cache and DATA_DIR/eval-cache live there
 def evaluate(corpora, tasks, quick, sweep, output, data_dir) -> None:
     """Measure retrieval quality on the shared benchmarks (docs/evaluation.md).
 
@@ -60,10 +53,8 @@ def evaluate(corpora, tasks, quick, sweep, output, data_dir) -> None:
             f"unknown task(s) {', '.join(sorted(unknown))}; choose from {', '.join(TASKS)}",
             param_hint="--task",
         )
-    try:
+    with explained():
         embedder, chunker = model_and_chunker(Settings(data_dir=data_dir))
-    except KoshqonError as error:
-        raise click.ClickException(str(error)) from error
     default_name = "evaluation-tuning" if sweep else "evaluation-quick" if quick else "evaluation"
     written = run(
         corpora,

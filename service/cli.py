@@ -13,6 +13,8 @@ import os
 import sys
 import textwrap
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -38,13 +40,20 @@ data_dir_option = click.option(
 LIST_EVERY_FILE_UP_TO = 50  # larger runs list only their failures
 
 
+@contextmanager
+def explained() -> Iterator[None]:
+    """A KoshqonError becomes the command's message (and exit status 1), not a traceback."""
+    try:
+        yield
+    except KoshqonError as error:
+        raise click.ClickException(str(error)) from error
+
+
 def open_koshqon(data_dir: Path):
     from .core import Koshqon
 
-    try:
+    with explained():
         return Koshqon(Settings(data_dir=data_dir))
-    except KoshqonError as error:
-        raise click.ClickException(str(error)) from error
 
 
 @click.group()
@@ -72,10 +81,8 @@ def metadata_options(command):
 def files_of(paths) -> list:
     from .core import files_to_ingest
 
-    try:
+    with explained():
         return list(files_to_ingest(list(paths)))
-    except KoshqonError as error:
-        raise click.ClickException(str(error)) from error
 
 
 @cli.command()
@@ -221,12 +228,10 @@ def ocr_note(citation) -> str | None:
 def filters_of(lang, doc_id, doc_type):
     from index.search import Filters
 
-    try:
+    with explained():
         return Filters(
             split_languages([lang] if lang else None), list(doc_id) or None, list(doc_type) or None
         )
-    except KoshqonError as error:
-        raise click.ClickException(str(error)) from error
 
 
 @cli.command()
@@ -270,10 +275,8 @@ def ask(question, k, lang, doc_id, doc_type, mode, as_json, data_dir) -> None:
     from .api.routes.ask import ask_response
 
     filters = filters_of(lang, doc_id, doc_type)
-    try:
+    with explained():
         result = ask_response(open_koshqon(data_dir).ask(question, k, filters, mode))
-    except KoshqonError as error:
-        raise click.ClickException(str(error)) from error
     if as_json:
         click.echo(result.model_dump_json())
         return
@@ -352,10 +355,8 @@ def backup(destination, data_dir) -> None:
     index snapshot and originals, consistent at one moment."""
     from index.backup import backup as copy
 
-    try:
+    with explained():
         copied = copy(data_dir, destination)
-    except KoshqonError as error:
-        raise click.ClickException(str(error)) from error
     click.echo(
         f"Backed up {copied.documents} documents ({copied.bytes / 1e6:.1f} MB) to {destination}."
     )
@@ -368,10 +369,8 @@ def restore(source, data_dir) -> None:
     """Put the backup in SOURCE in place as the data folder (new or empty; no server on it)."""
     from index.backup import restore as put_back
 
-    try:
+    with explained():
         copied = put_back(source, data_dir)
-    except KoshqonError as error:
-        raise click.ClickException(str(error)) from error
     click.echo(f"Restored {copied.documents} documents into {data_dir}.")
 
 
@@ -388,10 +387,8 @@ def keys_add(name, role, data_dir) -> None:
     """Make a key and print it, once: only its digest is kept."""
     from .access import Access
 
-    try:
+    with explained():
         key = Access(catalog_of(data_dir)).add(name, role)
-    except KoshqonError as error:
-        raise click.ClickException(str(error)) from error
     click.echo(key)
     click.echo(
         f"The {role}'s key for {name}, shown this once. Send it as "
@@ -415,10 +412,8 @@ def keys_revoke(name, data_dir) -> None:
     """The key stops working at once; its web sessions end."""
     from .access import Access
 
-    try:
+    with explained():
         Access(catalog_of(data_dir)).revoke(name)
-    except KoshqonError as error:
-        raise click.ClickException(str(error)) from error
     click.echo(f"Revoked {name}.")
 
 
@@ -445,12 +440,10 @@ def reindex(data_dir) -> None:
     from .core import reindex as rebuild
 
     total = Catalog(data_dir / CATALOG_FILE).counts()[0]
-    try:
-        with tqdm(total=total, unit="doc", desc="Reindexing", file=sys.stderr) as progress:
-            for _ in rebuild(Settings(data_dir=data_dir)):
-                progress.update()
-    except KoshqonError as error:
-        raise click.ClickException(str(error)) from error
+    progress = tqdm(total=total, unit="doc", desc="Reindexing", file=sys.stderr)
+    with explained(), progress:
+        for _ in rebuild(Settings(data_dir=data_dir)):
+            progress.update()
     click.echo(f"Reindexed {total} documents in {data_dir}.")
 
 
@@ -491,10 +484,8 @@ def docs_edit(
 ) -> None:
     """Change a document's metadata (PATCH /documents/ID); other fields stay as they are."""
     metadata = Metadata(title, author, year, doc_type, source_url, language, work)
-    try:
+    with explained():
         document = open_koshqon(data_dir).update(document_id, metadata)
-    except KoshqonError as error:
-        raise click.ClickException(str(error)) from error
     click.echo(Document.model_validate(document).model_dump_json(indent=2))
 
 
@@ -503,10 +494,8 @@ def docs_edit(
 @data_dir_option
 def docs_remove(document_id, data_dir) -> None:
     """Remove a document from the catalog and the index."""
-    try:
+    with explained():
         removed = open_koshqon(data_dir).remove(document_id)
-    except KoshqonError as error:
-        raise click.ClickException(str(error)) from error
     click.echo(f"Removed document {removed.id}: {removed.title}")
 
 
