@@ -72,9 +72,9 @@ class Access:
 
     def check(self, needed: Role, credential: str | None) -> None:
         """Raise unless ``credential`` may do what ``needed`` may."""
-        keys_exist = bool(self.catalog.access_keys())
         if needed == "reader" and not self.private:
-            return
+            return  # no catalog lookup on the search path
+        keys_exist = bool(self.catalog.access_keys())
         if needed == "admin" and not keys_exist:
             raise NotAllowed("the first key is made on the server: koshqon keys add --role admin")
         if not keys_exist and not self.private:

@@ -108,6 +108,13 @@ def too_large(what: str, settings: Settings) -> FileTooLarge:
     )
 
 
+def check_file(data: bytes, filename: str, settings: Settings) -> None:
+    """Within the size limit and of a type that can be read, before any reading."""
+    if len(data) > settings.max_upload_bytes:
+        raise too_large(f"{filename} is {len(data) / 1e6:.1f} MB", settings)
+    media_type_of(filename)
+
+
 def metadata_of(record: DocumentRecord | PreparedDocument) -> Metadata:
     """What the librarian said about a document, to carry into a rebuilt or new version."""
     return Metadata(**{f.name: getattr(record, f.name) for f in fields(Metadata)})
@@ -175,8 +182,7 @@ def encode_files(
                 continue
             try:
                 data = path.read_bytes()
-                if len(data) > settings.max_upload_bytes:
-                    raise too_large(f"{path.name} is {len(data) / 1e6:.1f} MB", settings)
+                check_file(data, path.name, settings)
                 meta = validated(merge(sidecar, metadata) or Metadata())
                 pending.append((path, prepare(data, path.name, meta, chunker, reader(settings))))
             except (KoshqonError, OSError) as error:
@@ -227,14 +233,9 @@ class Koshqon:
         self.store.close()
 
     # --- documents ---------------------------------------------------------------------------
-    def _check_file(self, data: bytes, filename: str) -> None:
-        if len(data) > self.settings.max_upload_bytes:
-            raise too_large(f"{filename} is {len(data) / 1e6:.1f} MB", self.settings)
-        media_type_of(filename)
-
     def add_file(self, data: bytes, filename: str, metadata: Metadata | None = None) -> AddResult:
         """Add one file's content, whole or not at all; identical content is not added twice."""
-        self._check_file(data, filename)
+        check_file(data, filename, self.settings)
         existing = self.store.catalog.find_by_sha256(sha256_of(data))
         if existing:
             return AddResult(existing, created=False)
@@ -270,7 +271,7 @@ class Koshqon:
     ) -> AddResult:
         """A new version of a document: same id, new content, its metadata kept unless given
         anew; ``created`` is False when the content is unchanged."""
-        self._check_file(data, filename)
+        check_file(data, filename, self.settings)
         old = self.store.catalog.document(document_id)
         if old is None:
             raise DocumentNotFound(f"no document with id {document_id}")
