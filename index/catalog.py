@@ -79,6 +79,24 @@ CREATE TABLE IF NOT EXISTS access_keys (
     digest TEXT NOT NULL UNIQUE,
     created_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS jobs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    finished_at TEXT
+);
+CREATE TABLE IF NOT EXISTS job_files (
+    job_seq INTEGER NOT NULL REFERENCES jobs(seq) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    filename TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'queued'
+        CHECK (state IN ('queued', 'running', 'added', 'skipped', 'failed')),
+    reason TEXT,
+    document_id INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (job_seq, ordinal)
+);
 CREATE TABLE IF NOT EXISTS sessions (
     digest TEXT PRIMARY KEY,
     key_name TEXT NOT NULL REFERENCES access_keys(name) ON DELETE CASCADE,
@@ -89,6 +107,8 @@ INDEXES = """
 CREATE INDEX IF NOT EXISTS documents_by_work ON documents(work);
 CREATE INDEX IF NOT EXISTS documents_by_type ON documents(doc_type);
 CREATE INDEX IF NOT EXISTS versions_by_version ON versions(version_id);
+CREATE INDEX IF NOT EXISTS job_files_by_state ON job_files(state, job_seq, ordinal);
+CREATE INDEX IF NOT EXISTS jobs_by_finish ON jobs(finished_at);
 """
 
 DOCUMENT_COLUMNS = (
@@ -272,14 +292,14 @@ class Catalog:
                     self._db.execute("ROLLBACK")
                 raise
 
-    def _query(self, sql: str, params: tuple = (), db=None) -> list[sqlite3.Row]:
+    def query(self, sql: str, params: tuple = (), db=None) -> list[sqlite3.Row]:
         """Rows read through this thread's reader, or through ``db``, a write transaction
         that must see its own changes."""
         return (db or self._reader()).execute(sql, params).fetchall()
 
     # --- meta -------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
-        rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        rows = self.query("SELECT value FROM meta WHERE key = ?", (key,))
         return rows[0]["value"] if rows else None
 
     def set_meta(self, db: sqlite3.Connection, key: str, value: str) -> None:
@@ -302,14 +322,14 @@ class Catalog:
 
     def last_change(self) -> int:
         """The number of the latest change (0 before any)."""
-        rows = self._query("SELECT seq FROM sqlite_sequence WHERE name = 'changes'")
+        rows = self.query("SELECT seq FROM sqlite_sequence WHERE name = 'changes'")
         return rows[0][0] if rows else 0
 
     def changes_since(self, seq: int) -> list[tuple[int, int, str, str]]:
         """(seq, chunk id, language, op) of every change after ``seq``, in order."""
         return [
             tuple(r)
-            for r in self._query(
+            for r in self.query(
                 "SELECT seq, chunk_id, lang, op FROM changes WHERE seq > ? ORDER BY seq", (seq,)
             )
         ]
@@ -435,7 +455,7 @@ class Catalog:
 
     def access_keys(self) -> list[tuple[str, str, str]]:
         """(name, role, created_at) of every key."""
-        rows = self._query("SELECT name, role, created_at FROM access_keys ORDER BY name")
+        rows = self.query("SELECT name, role, created_at FROM access_keys ORDER BY name")
         return [tuple(r) for r in rows]
 
     def revoke_key(self, name: str) -> bool:
@@ -445,7 +465,7 @@ class Catalog:
 
     def role_of_key(self, digest: str) -> tuple[str, str] | None:
         """(name, role) of the key with this digest."""
-        rows = self._query("SELECT name, role FROM access_keys WHERE digest = ?", (digest,))
+        rows = self.query("SELECT name, role FROM access_keys WHERE digest = ?", (digest,))
         return tuple(rows[0]) if rows else None
 
     def add_session(self, digest: str, key_name: str, expires_at: str) -> None:
@@ -455,7 +475,7 @@ class Catalog:
 
     def role_of_session(self, digest: str) -> tuple[str, str] | None:
         """(key name, role) of an unexpired session, while its key exists."""
-        rows = self._query(
+        rows = self.query(
             "SELECT k.name, k.role FROM sessions s JOIN access_keys k ON k.name = s.key_name "
             "WHERE s.digest = ? AND s.expires_at >= ?",
             (digest, _now()),
@@ -468,23 +488,23 @@ class Catalog:
 
     # --- reads ------------------------------------------------------------------------------
     def find_by_sha256(self, sha256: str) -> DocumentRecord | None:
-        rows = self._query(f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE sha256 = ?", (sha256,))
+        rows = self.query(f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE sha256 = ?", (sha256,))
         return _document(rows[0]) if rows else None
 
     def find_by_filename(self, filename: str) -> list[DocumentRecord]:
-        rows = self._query(
+        rows = self.query(
             f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE filename = ? ORDER BY id", (filename,)
         )
         return [_document(r) for r in rows]
 
     def document(self, document_id: int) -> DocumentRecord | None:
-        rows = self._query(f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id = ?", (document_id,))
+        rows = self.query(f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id = ?", (document_id,))
         return _document(rows[0]) if rows else None
 
     def documents_by_id(self, ids: list[int]) -> dict[int, DocumentRecord]:
         """The documents of these ids, in one query (a search's hits)."""
         marks = ",".join("?" * len(ids))
-        rows = self._query(
+        rows = self.query(
             f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id IN ({marks})", tuple(ids)
         )
         return {r["id"]: _document(r) for r in rows}
@@ -492,17 +512,17 @@ class Catalog:
     def documents(self) -> list[DocumentRecord]:
         return [
             _document(r)
-            for r in self._query(f"SELECT {DOCUMENT_COLUMNS} FROM documents ORDER BY id")
+            for r in self.query(f"SELECT {DOCUMENT_COLUMNS} FROM documents ORDER BY id")
         ]
 
     def document_text(self, document_id: int) -> tuple[str, list[PageSpan]] | None:
-        rows = self._query("SELECT text, pages FROM documents WHERE id = ?", (document_id,))
+        rows = self.query("SELECT text, pages FROM documents WHERE id = ?", (document_id,))
         if not rows:
             return None
         return rows[0]["text"], [PageSpan(*p) for p in json.loads(rows[0]["pages"])]
 
     def chunks_of(self, document_id: int) -> list[ChunkRecord]:
-        rows = self._query(
+        rows = self.query(
             f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE document_id = ? ORDER BY ordinal",
             (document_id,),
         )
@@ -511,7 +531,7 @@ class Catalog:
     def outline(self, document_id: int, db=None) -> list[ChunkRecord]:
         """A document's passages without their text (headings, places, offsets)."""
         columns = CHUNK_COLUMNS.replace(" text,", " '' AS text,")
-        rows = self._query(
+        rows = self.query(
             f"SELECT {columns} FROM chunks WHERE document_id = ? ORDER BY ordinal",
             (document_id,),
             db,
@@ -522,7 +542,7 @@ class Catalog:
         """The passages whose heading path ends with one of ``labels`` ("Статья 10")."""
         tests = " OR ".join("heading = ? OR heading LIKE ?" for _ in labels)
         params = [value for label in labels for value in (label, f"% › {label}")]
-        rows = self._query(
+        rows = self.query(
             f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE document_id = ? AND ({tests}) "
             "ORDER BY ordinal",
             (document_id, *params),
@@ -532,14 +552,14 @@ class Catalog:
     def vectors_of(self, ids: list[int]) -> np.ndarray:
         """The stored vectors of these passages, in this order."""
         marks = ",".join("?" * len(ids))
-        rows = self._query(f"SELECT id, vector FROM chunks WHERE id IN ({marks})", tuple(ids))
+        rows = self.query(f"SELECT id, vector FROM chunks WHERE id IN ({marks})", tuple(ids))
         found = {r[0]: np.frombuffer(r[1], dtype=np.float32) for r in rows}
         return np.stack([found[i] for i in ids])
 
     def documents_with_headings(self, patterns: tuple[str, ...]) -> list[DocumentRecord]:
         """Documents with a passage whose heading path matches one of the LIKE patterns."""
         tests = " OR ".join("heading LIKE ?" for _ in patterns)
-        rows = self._query(
+        rows = self.query(
             f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id IN "
             f"(SELECT document_id FROM chunks WHERE {tests}) ORDER BY id",
             patterns,
@@ -548,22 +568,20 @@ class Catalog:
 
     def documents_of_work(self, work: str, db=None) -> list[int]:
         """The ids of a work's documents (its language versions)."""
-        rows = self._query("SELECT id FROM documents WHERE work = ? ORDER BY id", (work,), db)
+        rows = self.query("SELECT id FROM documents WHERE work = ? ORDER BY id", (work,), db)
         return [r[0] for r in rows]
 
     def checksums(self) -> set[str]:
         """Every document's SHA-256: the originals to keep."""
-        return {r[0] for r in self._query("SELECT sha256 FROM documents")}
+        return {r[0] for r in self.query("SELECT sha256 FROM documents")}
 
     def works(self) -> set[str]:
-        return {
-            r[0] for r in self._query("SELECT DISTINCT work FROM documents WHERE work NOT NULL")
-        }
+        return {r[0] for r in self.query("SELECT DISTINCT work FROM documents WHERE work NOT NULL")}
 
     def versions_of(self, chunk_ids: list[int]) -> dict[int, list[int]]:
         """Each passage's stored counterparts in its document's other language versions."""
         marks = ",".join("?" * len(chunk_ids))
-        rows = self._query(
+        rows = self.query(
             f"SELECT chunk_id, version_id FROM versions WHERE chunk_id IN ({marks}) "
             "ORDER BY chunk_id, version_id",
             tuple(chunk_ids),
@@ -576,13 +594,13 @@ class Catalog:
     def documents_of_chunks(self, ids: list[int]) -> dict[int, int]:
         """Chunk id → document id."""
         marks = ",".join("?" * len(ids))
-        rows = self._query(f"SELECT id, document_id FROM chunks WHERE id IN ({marks})", tuple(ids))
+        rows = self.query(f"SELECT id, document_id FROM chunks WHERE id IN ({marks})", tuple(ids))
         return {r[0]: r[1] for r in rows}
 
     def chunks_by_id(self, ids: list[int]) -> dict[int, ChunkRecord]:
         marks = ",".join("?" * len(ids))
         rows = (
-            self._query(f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE id IN ({marks})", tuple(ids))
+            self.query(f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE id IN ({marks})", tuple(ids))
             if ids
             else []
         )
@@ -625,7 +643,7 @@ class Catalog:
             return
         for start in range(0, len(ids), batch):
             part = ids[start : start + batch]
-            rows = self._query(
+            rows = self.query(
                 "SELECT id, lang, vector, terms FROM chunks WHERE id IN "
                 f"({','.join('?' * len(part))}) ORDER BY id",
                 tuple(part),
@@ -643,7 +661,7 @@ class Catalog:
         )
         if db is not None:
             return db.execute(sql, params).fetchall()
-        return self._query(sql, params)
+        return self.query(sql, params)
 
     def set_terms(
         self, db: sqlite3.Connection, terms: list[tuple[int, str, list[str]]], log: bool = True
@@ -656,5 +674,5 @@ class Catalog:
             self._log(db, "terms", [(i, lang) for i, lang, _ in terms])
 
     def counts(self) -> tuple[int, int]:
-        row = self._query("SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM chunks)")
+        row = self.query("SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM chunks)")
         return row[0][0], row[0][1]

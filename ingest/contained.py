@@ -9,10 +9,12 @@ pickle: its output is as untrusted as its input). Run as ``python -m ingest.cont
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -41,7 +43,14 @@ def read_contained(data: bytes, filename: str, budget: Budget = Budget()) -> Ext
         raise UnreadableFile("the file is empty")
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "ingest.contained", filename, _to_json(budget)],
+            [
+                sys.executable,
+                "-m",
+                "ingest.contained",
+                filename,
+                _to_json(budget),
+                str(os.getpid()),
+            ],
             input=data,
             capture_output=True,
             timeout=budget.seconds,
@@ -86,8 +95,18 @@ def _to_json(budget: Budget) -> str:
     return json.dumps(dataclasses.asdict(budget))
 
 
+def _die_with(parent: int) -> None:
+    """Killed when the service ends, even by kill -9, rather than read on unwatched
+    (Linux: PR_SET_PDEATHSIG)."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # it ended before the line above
+        os._exit(1)
+
+
 def _main() -> None:
-    filename, settings = sys.argv[1], json.loads(sys.argv[2])
+    filename, settings, parent = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3])
+    _die_with(parent)
     budget = Budget(**{**settings, "limits": Limits(**settings["limits"])})
     memory = budget.memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     max_job_mb: float = Field(
         500, gt=0, description="Largest batch of files sent to /jobs at once, in megabytes."
     )
+    job_report_days: float = Field(
+        30, gt=0, description="How long the report of a finished job is kept (GET /jobs/{id})."
+    )
     parse_memory_mb: int = Field(
         2048, ge=256, description="Memory the process reading one file may use (RLIMIT_AS)."
     )

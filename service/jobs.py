@@ -1,82 +1,98 @@
-"""Ingestion jobs for the HTTP API: a batch of uploads is answered at once (202) and added
-in the background, one file after another; GET /jobs/{id} reports progress and each file's
-outcome. Jobs live in memory: a restart forgets them (the documents they added stay)."""
+"""Ingestion jobs: a batch of uploads is answered at once (202) and added in the background,
+one file after another, by the data folder's runner (a thread of `koshqon serve`, or
+`koshqon worker`). Jobs are kept in the catalog (index/queue.py): a restart resumes them,
+and GET /jobs/{id} reports each file's outcome until the report expires
+(KOSHQON_JOB_REPORT_DAYS). Stopping takes at most ``STOP_GRACE_S`` plus the time to close:
+a file that is not done by then is put back and added on the next start."""
 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import threading
-import uuid
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
+from dataclasses import asdict
 from typing import BinaryIO
 
+from index.queue import QUEUE_DIR, JobQueue, JobReport, QueuedFile, runner_lock
 from ingest.errors import KoshqonError
 from ingest.models import Metadata
 
-from .core import FileOutcome, Koshqon
+from .core import Koshqon, metadata_from
+
+STOP_GRACE_S = 3.0
+IDLE_POLL_S = 2.0  # how often an idle runner looks for jobs queued by another process
 
 
 class JobNotFound(KoshqonError):
     title = "Job not found"
 
 
-@dataclass
-class Job:
-    id: str
-    total: int
-    created_at: str
-    state: str = "queued"  # queued, running, finished
-    outcomes: list[FileOutcome] = field(default_factory=list)
-
-
 class Jobs:
-    def __init__(self, koshqon: Koshqon):
+    def __init__(self, koshqon: Koshqon, run: bool = True):
         self.koshqon = koshqon
-        self._jobs: dict[str, Job] = {}
-        self._lock = threading.Lock()
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="koshqon-ingest")
+        self.queue = JobQueue(koshqon.store.catalog, koshqon.settings.data_dir / QUEUE_DIR)
+        self._stop, self._wake = threading.Event(), threading.Event()
+        self._current: QueuedFile | None = None
+        self._runner = threading.Thread(target=self._run, name="koshqon-ingest", daemon=True)
+        if run:
+            self._runner.start()
 
-    def close(self) -> None:
-        self._worker.shutdown(wait=True)
+    def submit(self, uploads: list[tuple[str, BinaryIO]], metadata: Metadata | None) -> JobReport:
+        """Store the uploads (spooled to disk as they arrived) and queue them; at once."""
+        given = {k: v for k, v in asdict(metadata or Metadata()).items() if v is not None}
+        job_id = self.queue.submit([(name, upload, given) for name, upload in uploads])
+        self._wake.set()
+        return self.queue.report(job_id)
 
-    def submit(self, uploads: list[tuple[str, BinaryIO]], metadata: Metadata | None) -> Job:
-        """Copy the uploads (spooled to disk as they arrived) into a temporary folder and
-        queue them; returns the job at once."""
-        job = Job(uuid.uuid4().hex, len(uploads), datetime.now(UTC).isoformat(timespec="seconds"))
-        folder = Path(tempfile.mkdtemp(prefix=f"koshqon-job-{job.id[:8]}-"))
-        paths = []
-        try:
-            for number, (name, upload) in enumerate(uploads):
-                path = folder / str(number) / Path(name).name
-                path.parent.mkdir()
-                with path.open("wb") as copy:
-                    shutil.copyfileobj(upload, copy)
-                paths.append(path)
-        except BaseException:  # the disk filled up, say: no folder left behind
-            shutil.rmtree(folder, ignore_errors=True)
-            raise
-        with self._lock:
-            self._jobs[job.id] = job
-        self._worker.submit(self._run, job, paths, metadata, folder)
-        return job
+    def get(self, job_id: str) -> JobReport:
+        report = self.queue.report(job_id)
+        if report is None:
+            days = self.koshqon.settings.job_report_days
+            raise JobNotFound(f"no job with id {job_id} (reports are kept {days:g} days)")
+        return report
 
-    def _run(self, job: Job, paths: list[Path], metadata: Metadata | None, folder: Path) -> None:
+    def close(self) -> bool:
+        """Stop the runner: whether it stopped in time (else its file was put back, and the
+        caller must not close the catalog under it)."""
+        self._stop.set()
+        self._wake.set()
+        if not self._runner.is_alive():
+            return True
+        self._runner.join(STOP_GRACE_S)
+        if not self._runner.is_alive():
+            return True
+        current = self._current
+        if current is not None:
+            self.queue.release(current)
+        return False
+
+    def _run(self) -> None:
         # this thread's share of encoding yields to searches (Linux: niceness per thread)
         niceness = self.koshqon.settings.ingest_niceness
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
-        job.state = "running"
-        try:
-            for outcome in self.koshqon.ingest([(p, None, None) for p in paths], metadata):
-                job.outcomes.append(outcome)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-            job.state = "finished"
+        while not self._stop.is_set():
+            with runner_lock(self.queue.folder) as runner:
+                if runner:
+                    self._work()
+                    return
+            self._stop.wait(IDLE_POLL_S)  # another process runs the queue: wait our turn
 
-    def get(self, job_id: str) -> Job | None:
-        with self._lock:
-            return self._jobs.get(job_id)
+    def _work(self) -> None:
+        self.queue.recover()
+        self.queue.expire(self.koshqon.settings.job_report_days)
+        while not self._stop.is_set():
+            self._current = file = self.queue.claim()
+            if file is None:
+                self._wake.wait(IDLE_POLL_S)
+                self._wake.clear()
+                continue
+            path = self.queue.path(file)
+            if not path.is_file():
+                self.queue.finish(file, "failed", "the stored upload is missing", None)
+                continue
+            metadata = metadata_from(file.metadata)
+            [outcome] = self.koshqon.ingest([(path, None, None)], metadata)
+            document_id = outcome.document.id if outcome.document else None
+            self.queue.finish(file, outcome.status, outcome.reason, document_id)
+            self._current = None
+            if self.queue.report(file.job_id).finished_at:
+                self.queue.expire(self.koshqon.settings.job_report_days)

@@ -3,6 +3,7 @@ server on a network must refuse, tried through the real HTTP app."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from test_cli import run  # noqa: F401 (a fixture)
@@ -162,3 +163,34 @@ def test_the_access_log_keeps_what_readers_search_for_private(client, settings, 
     with TestClient(create_app(telling)) as other:
         other.get("/search", params={"q": "паспорт"})
     assert logged(caplog)[-1]["query"] == "q=паспорт"
+
+
+@pytest.mark.slow
+def test_an_upload_without_a_key_is_refused_before_its_body_is_read(settings):
+    """A real server: 600 MB sent to /jobs without a key is answered 401 after the first
+    few MB, not once the form is parsed (FastAPI's own checks run after parsing)."""
+    from test_hostile import chunks
+    from test_server import server
+
+    from index.catalog import Catalog
+    from index.store import CATALOG_FILE
+    from service.access import Access
+
+    Access(Catalog(settings.data_dir / CATALOG_FILE)).add("admin", "admin")
+    sent = 0
+
+    def body():
+        nonlocal sent
+        for chunk in chunks(600 << 20, "files"):
+            sent += len(chunk)
+            yield chunk
+
+    headers = {"Content-Type": "multipart/form-data; boundary=x"}
+    with server(settings) as client:
+        try:
+            response = client.post("/jobs", content=body(), headers=headers)
+            assert response.status_code == 401, response.text
+        except httpx.TransportError:  # closed on us mid-body: refused before it was read
+            pass
+        assert sent < 100 << 20, locals().get("response")
+        assert not any((settings.data_dir / "queue").glob("*/*"))

@@ -45,9 +45,11 @@ def server(settings):
             time.sleep(0.5)
         client = httpx.Client(base_url=base, timeout=60)
         client.server_pid = process.pid  # for tests that watch its memory
+        client.process = process  # for tests that stop or kill it
         yield client
     finally:
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
         process.wait(timeout=30)
 
 

@@ -17,6 +17,7 @@ from ingest.errors import KoshqonError, NotAllowed, NotSignedIn
 from ..config import Settings, get_settings
 from ..core import Koshqon
 from ..jobs import Jobs
+from .deps import credential
 from .errors import http_status
 from .limits import BodyLimit
 from .logs import AccessLog
@@ -25,6 +26,7 @@ from .schemas import Problem
 
 PROBLEM_JSON = "application/problem+json"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+UPLOAD_ROUTES = ("/documents", "/jobs")
 # the API reference page loads Swagger UI from a CDN (until it is served offline)
 DOCS_SOURCES = "https://cdn.jsdelivr.net https://fastapi.tiangolo.com"
 DOCS_PAGES = ("/docs", "/redoc")
@@ -40,6 +42,13 @@ def problem(status: int, title: str, detail: str, errors: list[dict] | None = No
     return JSONResponse(
         body.model_dump(exclude_none=True), status_code=status, media_type=PROBLEM_JSON
     )
+
+
+def problem_of(error: KoshqonError) -> JSONResponse:
+    response = problem(http_status(error), error.title, str(error))
+    if isinstance(error, NotSignedIn):
+        response.headers["WWW-Authenticate"] = 'Bearer realm="koshqon"'
+    return response
 
 
 def content_policy(path: str) -> str:
@@ -73,8 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.koshqon.store.indexes()  # loaded before the first search, not during it
         app.state.jobs = Jobs(app.state.koshqon)
         yield
-        app.state.jobs.close()
-        app.state.koshqon.close()
+        if app.state.jobs.close():  # else the process ends with the runner still in a file
+            app.state.koshqon.close()
 
     app = FastAPI(
         title="Koshqon",
@@ -98,7 +107,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             host = request.headers.get("host", "")
             if site == "cross-site" or (origin and origin.split("://", 1)[-1] != host):
                 error = NotAllowed(f"a write from another site ({origin or site}) is refused")
-                return problem(http_status(error), error.title, str(error))
+                return problem_of(error)
+        return await call_next(request)
+
+    @app.middleware("http")
+    async def uploads_need_a_key_first(request: Request, call_next):
+        """An upload is refused before its body is read, not after (the routes' own
+        checks run once FastAPI has parsed the whole form), and the connection is closed
+        rather than drained of the body."""
+        if request.method in ("POST", "PUT") and request.url.path.startswith(UPLOAD_ROUTES):
+            try:
+                request.app.state.koshqon.access.check("librarian", credential(request))
+            except KoshqonError as error:
+                response = problem_of(error)
+                response.headers["Connection"] = "close"
+                return response
         return await call_next(request)
 
     @app.middleware("http")
@@ -113,10 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(KoshqonError)
     async def koshqon_error(request: Request, error: KoshqonError):
-        response = problem(http_status(error), error.title, str(error))
-        if isinstance(error, NotSignedIn):
-            response.headers["WWW-Authenticate"] = 'Bearer realm="koshqon"'
-        return response
+        return problem_of(error)
 
     @app.exception_handler(web.SignInFirst)
     async def sign_in_first(request: Request, error: web.SignInFirst):

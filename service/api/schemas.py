@@ -176,6 +176,9 @@ class JobStatus(Model):
     id: str
     state: Literal["queued", "running", "finished"]
     created_at: str
+    finished_at: str | None = Field(
+        description="When its last file was done; the report expires KOSHQON_JOB_REPORT_DAYS later."
+    )
     total: int = Field(description="Files in the job.")
     done: int = Field(description="Files processed so far.")
     failed: int

@@ -1,0 +1,242 @@
+"""The ingestion queue, kept in the catalog so that nothing a restart or a crash interrupts
+is lost: a job is a batch of uploaded files, each waiting in DATA_DIR/queue/<job>/<n>/ until
+a runner has added it (or found why not), and its report stays until it expires.
+
+Only one runner works on a data folder at a time (it holds ``RUNNER_LOCK``), so a file it
+finds "running" when it starts was left by a runner that died: the file is queued again,
+up to ``MAX_ATTEMPTS`` times (a file that kills its runner each time is then failed, not
+retried forever). Each file's document is committed before its row says so; a runner killed
+in between adds the file again on its next try, which finds it already in the collection.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import BinaryIO
+
+from .catalog import Catalog
+
+QUEUE_DIR = "queue"
+RUNNER_LOCK = "RUNNER.lock"
+MAX_ATTEMPTS = 3
+DONE = ("added", "skipped", "failed")
+FILE_COLUMNS = "j.id AS job_id, f.ordinal, f.filename, f.metadata, f.state, f.reason, "
+FILE_COLUMNS += "f.document_id, f.attempts"
+
+
+@dataclass(frozen=True)
+class QueuedFile:
+    job_id: str
+    ordinal: int
+    filename: str
+    metadata: dict  # what the librarian said about this file (Metadata's fields)
+    state: str  # queued, running, added, skipped or failed
+    reason: str | None
+    document_id: int | None
+    attempts: int
+
+
+@dataclass(frozen=True)
+class JobReport:
+    id: str
+    created_at: str
+    finished_at: str | None
+    files: list[QueuedFile]
+
+    @property
+    def state(self) -> str:
+        if self.finished_at:
+            return "finished"
+        return "queued" if all(f.state == "queued" for f in self.files) else "running"
+
+
+def _file(row) -> QueuedFile:
+    return QueuedFile(**{**dict(row), "metadata": json.loads(row["metadata"])})
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _durable(path: Path, upload: BinaryIO) -> None:
+    """The upload written and flushed to disk before the queue row that names it commits."""
+    with path.open("wb") as copy:
+        shutil.copyfileobj(upload, copy)
+        copy.flush()
+        os.fsync(copy.fileno())
+
+
+class JobQueue:
+    def __init__(self, catalog: Catalog, folder: Path):
+        self.catalog, self.folder = catalog, folder
+
+    def path(self, file: QueuedFile) -> Path:
+        return self.folder / file.job_id / str(file.ordinal) / file.filename
+
+    def submit(self, uploads: list[tuple[str, BinaryIO, dict]]) -> str:
+        """Store the uploads (name, content, metadata) and queue them as one job; all of it
+        or nothing (a full disk leaves no folder behind)."""
+        job_id = uuid.uuid4().hex
+        try:
+            for ordinal, (name, upload, _) in enumerate(uploads):
+                path = self.folder / job_id / str(ordinal) / name
+                path.parent.mkdir(parents=True)
+                _durable(path, upload)
+            with self.catalog.transaction() as db:
+                seq = db.execute(
+                    "INSERT INTO jobs (id, created_at) VALUES (?, ?)", (job_id, _now())
+                ).lastrowid
+                db.executemany(
+                    "INSERT INTO job_files (job_seq, ordinal, filename, metadata) "
+                    "VALUES (?, ?, ?, ?)",
+                    [(seq, n, name, json.dumps(meta)) for n, (name, _, meta) in enumerate(uploads)],
+                )
+        except BaseException:
+            shutil.rmtree(self.folder / job_id, ignore_errors=True)
+            raise
+        return job_id
+
+    def claim(self) -> QueuedFile | None:
+        """The next queued file of the oldest job, marked running."""
+        with self.catalog.transaction() as db:
+            row = db.execute(
+                "SELECT job_seq, ordinal FROM job_files WHERE state = 'queued' "
+                "ORDER BY job_seq, ordinal LIMIT 1"
+            ).fetchone()
+            if row is None:
+                return None
+            db.execute(
+                "UPDATE job_files SET state = 'running', attempts = attempts + 1 "
+                "WHERE job_seq = ? AND ordinal = ?",
+                tuple(row),
+            )
+            return _file(
+                db.execute(
+                    f"SELECT {FILE_COLUMNS} FROM job_files f JOIN jobs j ON j.seq = f.job_seq "
+                    "WHERE f.job_seq = ? AND f.ordinal = ?",
+                    tuple(row),
+                ).fetchone()
+            )
+
+    def finish(
+        self, file: QueuedFile, state: str, reason: str | None, document_id: int | None
+    ) -> None:
+        """Record a file's outcome (the job is finished with its last file), then let go of
+        the stored upload."""
+        with self.catalog.transaction() as db:
+            seq = self._seq(db, file.job_id)
+            db.execute(
+                "UPDATE job_files SET state = ?, reason = ?, document_id = ? "
+                "WHERE job_seq = ? AND ordinal = ?",
+                (state, reason, document_id, seq, file.ordinal),
+            )
+            self._close_if_done(db, seq)
+        shutil.rmtree(self.path(file).parent, ignore_errors=True)
+        with suppress(OSError):  # not empty: other files of the job wait
+            self.path(file).parent.parent.rmdir()
+
+    def release(self, file: QueuedFile) -> None:
+        """Put back a file a stopping runner could not finish (not counted as an attempt)."""
+        with self.catalog.transaction() as db:
+            db.execute(
+                "UPDATE job_files SET state = 'queued', attempts = attempts - 1 "
+                "WHERE job_seq = ? AND ordinal = ? AND state = 'running'",
+                (self._seq(db, file.job_id), file.ordinal),
+            )
+
+    def recover(self) -> None:
+        """(With the runner lock.) Files left running by a runner that died are queued again
+        or, after MAX_ATTEMPTS, failed; stored uploads no queued file names are deleted."""
+        with self.catalog.transaction() as db:
+            db.execute(
+                "UPDATE job_files SET state = 'failed', reason = ? "
+                "WHERE state = 'running' AND attempts >= ?",
+                (
+                    f"the service stopped while adding it, {MAX_ATTEMPTS} times; "
+                    "the file may crash the reader",
+                    MAX_ATTEMPTS,
+                ),
+            )
+            db.execute("UPDATE job_files SET state = 'queued' WHERE state = 'running'")
+            for (seq,) in db.execute("SELECT seq FROM jobs WHERE finished_at IS NULL").fetchall():
+                self._close_if_done(db, seq)
+        self._collect()
+
+    def expire(self, days: float) -> int:
+        """Forget the reports of jobs finished more than ``days`` ago."""
+        cutoff = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="seconds")
+        with self.catalog.transaction() as db:
+            return db.execute("DELETE FROM jobs WHERE finished_at < ?", (cutoff,)).rowcount
+
+    def report(self, job_id: str) -> JobReport | None:
+        jobs = self.catalog.query(
+            "SELECT id, created_at, finished_at FROM jobs WHERE id = ?", (job_id,)
+        )
+        if not jobs:
+            return None
+        files = self.catalog.query(
+            f"SELECT {FILE_COLUMNS} FROM job_files f JOIN jobs j ON j.seq = f.job_seq "
+            "WHERE j.id = ? ORDER BY f.ordinal",
+            (job_id,),
+        )
+        return JobReport(**dict(jobs[0]), files=[_file(row) for row in files])
+
+    def _seq(self, db, job_id: str) -> int:
+        return db.execute("SELECT seq FROM jobs WHERE id = ?", (job_id,)).fetchone()[0]
+
+    def _close_if_done(self, db, seq: int) -> None:
+        db.execute(
+            "UPDATE jobs SET finished_at = ? WHERE seq = ? AND finished_at IS NULL AND NOT EXISTS "
+            "(SELECT 1 FROM job_files WHERE job_seq = ? AND state IN ('queued', 'running'))",
+            (_now(), seq, seq),
+        )
+
+    def _collect(self, older_than_s: float = 3600) -> None:
+        """Delete stored uploads that no queued file names: a job whose row never committed
+        (after ``older_than_s``: a submit may be under way), or a file already done."""
+        if not self.folder.is_dir():
+            return
+        waiting = {
+            (row["job_id"], str(row["ordinal"]))
+            for row in self.catalog.query(
+                "SELECT j.id AS job_id, f.ordinal FROM job_files f JOIN jobs j "
+                "ON j.seq = f.job_seq WHERE f.state IN ('queued', 'running')"
+            )
+        }
+        known = {row["id"] for row in self.catalog.query("SELECT id FROM jobs")}
+        cutoff = time.time() - older_than_s
+        for job in self.folder.iterdir():
+            if not job.is_dir():
+                continue
+            if job.name not in known:
+                if job.stat().st_mtime < cutoff:
+                    shutil.rmtree(job, ignore_errors=True)
+                continue
+            for file in job.iterdir():
+                if (job.name, file.name) not in waiting:
+                    shutil.rmtree(file, ignore_errors=True)
+            if not any(job.iterdir()):
+                job.rmdir()
+
+
+@contextmanager
+def runner_lock(folder: Path) -> Iterator[bool]:
+    """Whether this process is the data folder's runner (held until the block ends)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / RUNNER_LOCK, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True

@@ -1,0 +1,211 @@
+"""Ingestion jobs are kept in the catalog (index/queue.py, service/jobs.py): a restart, a
+SIGTERM or a kill -9 loses no queued file and no committed document, and leaves the indexes
+in step with the catalog."""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from test_server import server
+from test_store import HashingEmbedder, in_step
+
+import service.core
+from index.catalog import Catalog
+from index.queue import MAX_ATTEMPTS, QUEUE_DIR, JobQueue
+from index.store import CATALOG_FILE, Store
+from service.api.app import create_app
+from service.config import Settings
+from service.core import Koshqon
+from service.jobs import Jobs
+
+TESTS = Path(__file__).resolve().parent
+
+
+def note(n: int, sentences: int = 3) -> tuple[str, io.BytesIO, dict]:
+    text = " ".join(f"Кандас {n} тіркеуі туралы анықтама, {i}-бөлім." for i in range(sentences))
+    return f"note-{n}.txt", io.BytesIO(text.encode()), {"doc_type": "guide"}
+
+
+@pytest.fixture
+def queue(tmp_path) -> JobQueue:
+    return JobQueue(Catalog(tmp_path / CATALOG_FILE), tmp_path / QUEUE_DIR)
+
+
+def test_a_job_waits_in_the_catalog_until_each_file_is_done(queue):
+    job_id = queue.submit([note(1), note(2)])
+    assert queue.report(job_id).state == "queued"
+    first = queue.claim()
+    assert (first.job_id, first.ordinal, first.state, first.attempts) == (job_id, 0, "running", 1)
+    assert queue.path(first).read_bytes().startswith("Кандас 1".encode())
+    assert first.metadata == {"doc_type": "guide"}
+    queue.finish(first, "added", None, 7)
+    assert not queue.path(first).exists(), "a done file's upload is let go"
+    assert queue.report(job_id).state == "running"
+    queue.finish(queue.claim(), "failed", "unreadable", None)
+    report = queue.report(job_id)
+    assert report.state == "finished" and report.finished_at
+    assert [(f.state, f.document_id, f.reason) for f in report.files] == [
+        ("added", 7, None),
+        ("failed", None, "unreadable"),
+    ]
+    assert queue.claim() is None
+
+
+def test_a_file_left_running_by_a_dead_runner_is_retried_then_failed(queue):
+    job_id = queue.submit([note(1)])
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        file = queue.claim()
+        assert (file.ordinal, file.attempts) == (0, attempt)
+        queue.recover()  # the next runner's start: this one died in the file
+    [file] = queue.report(job_id).files
+    assert file.state == "failed" and "stopped while adding it, 3 times" in file.reason
+    assert queue.report(job_id).state == "finished"
+    assert not queue.path(file).exists()
+
+
+def test_a_file_put_back_by_a_stopping_runner_loses_no_attempt(queue):
+    queue.submit([note(1)])
+    queue.release(queue.claim())
+    assert queue.claim().attempts == 1
+
+
+def test_old_reports_expire_and_stray_uploads_are_collected(queue):
+    job_id = queue.submit([note(1)])
+    queue.finish(queue.claim(), "added", None, 1)
+    assert queue.expire(days=30) == 0
+    with queue.catalog.transaction() as db:
+        db.execute("UPDATE jobs SET finished_at = '2020-01-01T00:00:00+00:00'")
+    assert queue.expire(days=30) == 1 and queue.report(job_id) is None
+    stray = queue.folder / ("f" * 32) / "0" / "x.txt"  # a submit killed before its commit
+    stray.parent.mkdir(parents=True)
+    stray.write_text("x")
+    os.utime(stray.parent.parent, (0, 0))
+    queue.recover()
+    assert not any(queue.folder.iterdir())
+
+
+def test_a_jobs_report_outlives_the_server(settings, tmp_path):
+    with TestClient(create_app(settings)) as client:
+        files = [("files", ("a.txt", "Кандас мәртебесі туралы.".encode()))]
+        job = client.post("/jobs", files=files).json()
+        while job["state"] != "finished":
+            time.sleep(0.1)
+            job = client.get(f"/jobs/{job['id']}").json()
+    with TestClient(create_app(settings)) as client:
+        assert client.get(f"/jobs/{job['id']}").json() == job
+        assert job["finished_at"] and job["results"][0]["status"] == "added"
+
+
+RUNNER = f"""
+import sys, threading
+from pathlib import Path
+sys.path[:0] = [{str(TESTS)!r}, {str(TESTS.parent)!r}]
+from test_store import HashingEmbedder
+import service.core
+service.core._embedder = lambda *args: HashingEmbedder()
+from service.config import Settings
+from service.core import Koshqon
+from service.jobs import Jobs
+jobs = Jobs(Koshqon(Settings(data_dir=Path(sys.argv[1]))))
+print("running", flush=True)
+threading.Event().wait()
+"""
+
+
+def opened(data_dir: Path) -> Store:
+    return Store(data_dir, HashingEmbedder())
+
+
+def test_kill_9_at_20_random_moments_loses_nothing_committed(tmp_path, monkeypatch):
+    """A runner (with the hashing embedder: the code around the model) is killed 20 times
+    while it works through four jobs; each time the collection reopens in step, every
+    document committed before is still there, and at the end every file has its outcome."""
+    store = opened(tmp_path)
+    queue = JobQueue(store.catalog, tmp_path / QUEUE_DIR)
+    jobs = [queue.submit([note(100 * j + n, sentences=40) for n in range(25)]) for j in range(4)]
+    store.close()
+    randomly, committed = random.Random(11), set()
+    for round_ in range(20):
+        runner = subprocess.Popen(
+            [sys.executable, "-c", RUNNER, str(tmp_path)], stdout=subprocess.PIPE, text=True
+        )
+        runner.stdout.readline()
+        time.sleep(randomly.uniform(0.0, 1.2))
+        runner.kill()
+        runner.wait()
+        store = opened(tmp_path)
+        assert in_step(store), f"round {round_}"
+        now = {d.id for d in store.catalog.documents()}
+        assert committed <= now, f"round {round_}: committed documents were lost"
+        committed = now
+        waiting = store.catalog.query(
+            "SELECT COUNT(*) FROM job_files WHERE state IN ('queued', 'running')"
+        )[0][0]
+        store.close()
+    assert waiting, "every kill landed while files were waiting"
+    monkeypatch.setattr(service.core, "_embedder", lambda *args: HashingEmbedder())
+    koshqon = Koshqon(Settings(data_dir=tmp_path))
+    runner = Jobs(koshqon)
+    queue = runner.queue
+    while not all(queue.report(job).state == "finished" for job in jobs):
+        time.sleep(0.1)
+    runner.close()
+    files = [f for job in jobs for f in queue.report(job).files]
+    interrupted = f"stopped while adding it, {MAX_ATTEMPTS} times"
+    assert all(f.state in ("added", "skipped") or interrupted in f.reason for f in files)
+    found = {f.document_id for f in files if f.state != "failed"}
+    assert found == {d.id for d in koshqon.documents()} >= committed
+    assert sum(f.state == "failed" for f in files) <= 20 // MAX_ATTEMPTS
+    assert in_step(koshqon.store)
+    assert not any(queue.folder.glob("*/*")), "no upload is left behind"
+    koshqon.close()
+
+
+def wait_for(client: httpx.Client, job_id: str, until, timeout: float = 300) -> dict:
+    deadline = time.monotonic() + timeout
+    while not until(job := client.get(f"/jobs/{job_id}").json()):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.2)
+    return job
+
+
+@pytest.mark.slow
+def test_a_real_server_killed_or_stopped_mid_job_resumes_it(tmp_path, models_dir):
+    """kill -9 in a job, then SIGTERM in a long file: the server stops within 10 s, and
+    each time the next start finishes the job with nothing lost and the indexes in step."""
+    settings = Settings(data_dir=tmp_path / "data", models_dir=models_dir)
+    files = [("files", (name, data.read())) for name, data, _ in map(note, range(6))]
+    with server(settings) as client:
+        job = client.post("/jobs", files=files).json()
+        wait_for(client, job["id"], lambda job: job["done"] >= 1)
+        client.process.kill()
+    with server(settings) as client:
+        job = wait_for(client, job["id"], lambda job: job["state"] == "finished")
+        # a file whose document committed just before the kill is found there on its retry
+        assert {r["status"] for r in job["results"]} <= {"added", "skipped"}
+        ids = {d["id"] for d in client.get("/documents").json()["documents"]}
+        assert {r["document_id"] for r in job["results"]} == ids and len(ids) == 6
+        long = " ".join(
+            f"Статья {n}. Порядок регистрации кандасов, пункт {n}." for n in range(2500)
+        )
+        job = client.post("/jobs", files=[("files", ("long.txt", long.encode()))]).json()
+        wait_for(client, job["id"], lambda job: job["state"] == "running")
+        time.sleep(1)
+        stopping = time.monotonic()
+        client.process.terminate()
+        client.process.wait(timeout=60)
+        assert time.monotonic() - stopping < 10  # measured: 3.4 s
+    with server(settings) as client:
+        job = wait_for(client, job["id"], lambda job: job["state"] == "finished")
+        assert [r["status"] for r in job["results"]] == ["added"]
+        health = client.get("/health").json()
+        assert (health["status"], health["documents"]) == ("ok", 7)
