@@ -333,7 +333,10 @@ def serve(host, port, allow_anonymous_writes, data_dir) -> None:
     access.addHandler(logging.StreamHandler())
     access.setLevel(logging.INFO)
     # uvicorn's own access log would write every URL, queries included
-    uvicorn.run(create_app(settings), host=host, port=port, access_log=False)
+    # SIGTERM: requests get 3 s, the job runner 3 s more (service/jobs.py)
+    uvicorn.run(
+        create_app(settings), host=host, port=port, access_log=False, timeout_graceful_shutdown=3
+    )
 
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
