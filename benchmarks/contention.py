@@ -49,6 +49,8 @@ def serve(data_dir: Path, port: int, niceness: int) -> subprocess.Popen:
         stderr=subprocess.DEVNULL,
     )
     for _ in range(600):
+        if process.poll() is not None:
+            raise RuntimeError(f"the server ended with status {process.returncode}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
                 return process

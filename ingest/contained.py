@@ -17,26 +17,13 @@ import resource
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass
 
 from .errors import KoshqonError, TooDemanding, UnreadableFile
-from .models import Extracted, PageSpan
-from .readers import Limits, extract, media_type_of
+from .models import DEFAULT_BUDGET, Budget, Extracted, Limits, PageSpan
+from .readers import extract, media_type_of
 
 
-@dataclass(frozen=True)
-class Budget:
-    """What one file may cost its reading process (KOSHQON_PARSE_MEMORY_MB,
-    KOSHQON_PARSE_SECONDS), the structural limits it reads within, and its priority
-    (KOSHQON_INGEST_NICENESS)."""
-
-    memory_mb: int = 2048
-    seconds: float = 300
-    limits: Limits = Limits()
-    niceness: int = 10  # reading (and OCR, which inherits it) runs behind searches
-
-
-def read_contained(data: bytes, filename: str, budget: Budget = Budget()) -> Extracted:
+def read_contained(data: bytes, filename: str, budget: Budget = DEFAULT_BUDGET) -> Extracted:
     """``readers.extract`` in a separate, limited process."""
     media_type_of(filename)  # a wrong type is refused without starting anything
     if not data.strip():

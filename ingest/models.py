@@ -8,6 +8,34 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+DOC_TYPES = ("law", "study", "report", "article", "guide", "glossary", "other")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What reading one file may take, beyond its size (settings KOSHQON_MAX_PAGES,
+    KOSHQON_MAX_UNPACKED_MB, KOSHQON_MAX_HTML_DEPTH; docs/security.md). A file over a
+    limit is refused with the limit named, before the work it would cost."""
+
+    pages: int = 3000  # of a PDF, as declared and as found
+    unpacked_mb: float = 200  # a DOCX's parts, decompressed
+    html_depth: int = 400  # nested elements of an HTML page
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What one file may cost its reading process (KOSHQON_PARSE_MEMORY_MB,
+    KOSHQON_PARSE_SECONDS), the structural limits it reads within, and its priority
+    (KOSHQON_INGEST_NICENESS)."""
+
+    memory_mb: int = 2048
+    seconds: float = 300
+    limits: Limits = Limits()
+    niceness: int = 10  # reading (and OCR, which inherits it) runs behind searches
+
+
+DEFAULT_LIMITS, DEFAULT_BUDGET = Limits(), Budget()
+
 
 @dataclass(frozen=True)
 class PageSpan:

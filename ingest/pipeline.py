@@ -18,7 +18,6 @@ from .models import Chunk, Extracted, Metadata, PreparedDocument
 from .readers import extract, media_type_of
 from .titles import title_from_filename, title_from_text
 
-DOC_TYPES = ("law", "study", "report", "article", "guide", "glossary", "other")
 MIN_LANGUAGE_SHARE = 0.1
 
 

@@ -17,7 +17,7 @@ from pathlib import PurePath
 
 from . import ocr
 from .errors import UnreadableFile, UnsupportedFileType
-from .models import Extracted, PageSpan
+from .models import DEFAULT_LIMITS, Extracted, Limits, PageSpan
 from .normalize import normalize_text
 
 PAGE_SEPARATOR = "\n\n"
@@ -25,17 +25,6 @@ PAGE_SEPARATOR = "\n\n"
 
 UNDECODABLE_SHARE = 0.05  # control/private-use characters that make a page's text garbage
 SCAN_LETTERS = 100  # fewer letters on a page: perhaps a scan with a stamp or watermark
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What reading one file may take, beyond its size (settings KOSHQON_MAX_PAGES,
-    KOSHQON_MAX_UNPACKED_MB, KOSHQON_MAX_HTML_DEPTH; docs/security.md). A file over a
-    limit is refused with the limit named, before the work it would cost."""
-
-    pages: int = 3000  # of a PDF, as declared and as found
-    unpacked_mb: float = 200  # a DOCX's parts, decompressed
-    html_depth: int = 400  # nested elements of an HTML page
 
 
 @dataclass
@@ -349,7 +338,7 @@ def media_type_of(filename: str) -> str:
     return READERS[suffix][0]
 
 
-def extract(data: bytes, filename: str, limits: Limits = Limits()) -> Extracted:
+def extract(data: bytes, filename: str, limits: Limits = DEFAULT_LIMITS) -> Extracted:
     """Read and normalise a file; pages are joined by a blank line and keep their numbers."""
     media_type_of(filename)
     if not data.strip():

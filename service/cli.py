@@ -20,12 +20,9 @@ from pathlib import Path
 import click
 
 from ingest.errors import KoshqonError
-from ingest.models import Metadata
-from ingest.pipeline import DOC_TYPES
+from ingest.models import DOC_TYPES, Metadata
 
-from .api.routes.search import split_languages
-from .api.schemas import Document, Health, SearchResponse
-from .config import Settings
+from .config import SERVER_FILE, Settings
 
 data_dir_option = click.option(
     "--data-dir",
@@ -49,11 +46,12 @@ def explained() -> Iterator[None]:
         raise click.ClickException(str(error)) from error
 
 
-def open_koshqon(data_dir: Path):
+def open_koshqon(data_dir: Path, model: bool = True):
+    """The collection; ``model=False`` for commands that encode nothing (fast)."""
     from .core import Koshqon
 
     with explained():
-        return Koshqon(Settings(data_dir=data_dir))
+        return Koshqon(Settings(data_dir=data_dir), model)
 
 
 @click.group()
@@ -211,6 +209,13 @@ def search_options(command):
                 help="Meaning and keywords combined, meaning only, or keywords only.",
             ),
             click.option("--json", "as_json", is_flag=True, help="Print the HTTP JSON response."),
+            click.option(
+                "--server",
+                envvar="KOSHQON_SERVER",
+                help="Ask this running server (its URL) instead of loading the model here; "
+                "by default the server `koshqon serve` runs on the data folder, if any. "
+                "Sends KOSHQON_KEY as its key.",
+            ),
             data_dir_option,
         ]
     ):
@@ -225,8 +230,42 @@ def ocr_note(citation) -> str | None:
     return "read by OCR: check the page" if citation.ocr else None
 
 
+def running_server(server: str | None, data_dir: Path) -> str | None:
+    """The URL to ask: --server, or that of the server running on ``data_dir``."""
+    if server:
+        return server.rstrip("/")
+    try:
+        running = json.loads((data_dir / SERVER_FILE).read_text())
+        os.kill(running["pid"], 0)  # still running?
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return running["url"]
+
+
+def from_server(url: str, method: str, path: str, **request) -> dict:
+    """A response of the server as JSON, or its problem's words as the command's error."""
+    import httpx
+
+    key = os.environ.get("KOSHQON_KEY")
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    try:
+        response = httpx.request(method, url + path, headers=headers, timeout=300, **request)
+    except httpx.HTTPError as error:
+        raise click.ClickException(f"{url}: {error}") from error
+    if response.is_error:
+        detail = (
+            response.json().get("detail")
+            if "json" in response.headers.get("content-type", "")
+            else response.text
+        )
+        raise click.ClickException(f"{url}: {response.status_code} {detail}")
+    return response.json()
+
+
 def filters_of(lang, doc_id, doc_type):
     from index.search import Filters
+
+    from .core import split_languages
 
     with explained():
         return Filters(
@@ -238,10 +277,20 @@ def filters_of(lang, doc_id, doc_type):
 @click.argument("query")
 @click.option("--k", default=10, show_default=True, type=click.IntRange(1, 100))
 @search_options
-def search(query, k, lang, doc_id, doc_type, mode, as_json, data_dir) -> None:
+def search(query, k, lang, doc_id, doc_type, mode, as_json, server, data_dir) -> None:
     """Ranked passages for QUERY, each with its citation."""
-    filters = filters_of(lang, doc_id, doc_type)
-    result = SearchResponse.model_validate(open_koshqon(data_dir).search(query, k, filters, mode))
+    from .api.schemas import SearchResponse
+
+    if url := running_server(server, data_dir):
+        params = {"q": query, "k": k, "mode": mode, "lang": lang}
+        params |= {"doc_id": doc_id, "doc_type": doc_type}
+        params = {name: value for name, value in params.items() if value not in (None, ())}
+        found = from_server(url, "GET", "/search", params=params)
+    else:
+        filters = filters_of(lang, doc_id, doc_type)
+        with explained():
+            found = open_koshqon(data_dir).search(query, k, filters, mode)
+    result = SearchResponse.model_validate(found)
     if as_json:
         click.echo(result.model_dump_json())
         return
@@ -270,13 +319,19 @@ def search(query, k, lang, doc_id, doc_type, mode, as_json, data_dir) -> None:
 @click.argument("question")
 @click.option("--k", default=5, show_default=True, type=click.IntRange(1, 20))
 @search_options
-def ask(question, k, lang, doc_id, doc_type, mode, as_json, data_dir) -> None:
+def ask(question, k, lang, doc_id, doc_type, mode, as_json, server, data_dir) -> None:
     """An answer to QUESTION built from cited sentences of the collection (POST /ask)."""
     from .api.routes.ask import ask_response
+    from .api.schemas import AskResponse
 
-    filters = filters_of(lang, doc_id, doc_type)
-    with explained():
-        result = ask_response(open_koshqon(data_dir).ask(question, k, filters, mode))
+    if url := running_server(server, data_dir):
+        body = {"question": question, "k": k, "lang": [lang] if lang else None, "mode": mode}
+        body |= {"doc_id": list(doc_id) or None, "doc_type": list(doc_type) or None}
+        result = AskResponse.model_validate(from_server(url, "POST", "/ask", json=body))
+    else:
+        filters = filters_of(lang, doc_id, doc_type)
+        with explained():
+            result = ask_response(open_koshqon(data_dir).ask(question, k, filters, mode))
     if as_json:
         click.echo(result.model_dump_json())
         return
@@ -307,6 +362,7 @@ def serve(host, port, allow_anonymous_writes, data_dir) -> None:
     import uvicorn
 
     from .api.app import create_app
+    from .api.protocol import Utf8RequestLines
 
     if (
         host not in LOOPBACK
@@ -333,9 +389,16 @@ def serve(host, port, allow_anonymous_writes, data_dir) -> None:
     access.addHandler(logging.StreamHandler())
     access.setLevel(logging.INFO)
     # uvicorn's own access log would write every URL, queries included
+    address = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    url = f"http://{f'[{address}]' if ':' in address else address}:{port}"
     # SIGTERM: requests get 3 s, the job runner 3 s more (service/jobs.py)
     uvicorn.run(
-        create_app(settings), host=host, port=port, access_log=False, timeout_graceful_shutdown=3
+        create_app(settings, url),
+        host=host,
+        port=port,
+        http=Utf8RequestLines,
+        access_log=False,
+        timeout_graceful_shutdown=3,
     )
 
 
@@ -423,8 +486,11 @@ def keys_revoke(name, data_dir) -> None:
 @cli.command()
 @data_dir_option
 def health(data_dir) -> None:
-    """Prepare the model if needed, and print what GET /health returns."""
-    click.echo(Health.model_validate(open_koshqon(data_dir).health()).model_dump_json(indent=2))
+    """Print what GET /health returns: the passages in the catalog and in each index."""
+    from .api.schemas import Health
+
+    health = open_koshqon(data_dir, model=False).health()
+    click.echo(Health.model_validate(health).model_dump_json(indent=2))
 
 
 @cli.command()
@@ -460,7 +526,10 @@ def docs() -> None:
 @data_dir_option
 def docs_list(as_json, data_dir) -> None:
     """The documents in the collection."""
-    documents = [Document.model_validate(d) for d in open_koshqon(data_dir).documents()]
+    from .api.schemas import Document
+
+    documents = open_koshqon(data_dir, model=False).documents()
+    documents = [Document.model_validate(d) for d in documents]
     if as_json:
         click.echo(json.dumps([d.model_dump() for d in documents], ensure_ascii=False, indent=2))
         return
@@ -486,9 +555,11 @@ def docs_edit(
     document_id, title, author, year, doc_type, source_url, language, work, data_dir
 ) -> None:
     """Change a document's metadata (PATCH /documents/ID); other fields stay as they are."""
+    from .api.schemas import Document
+
     metadata = Metadata(title, author, year, doc_type, source_url, language, work)
     with explained():
-        document = open_koshqon(data_dir).update(document_id, metadata)
+        document = open_koshqon(data_dir, model=False).update(document_id, metadata)
     click.echo(Document.model_validate(document).model_dump_json(indent=2))
 
 
@@ -498,7 +569,7 @@ def docs_edit(
 def docs_remove(document_id, data_dir) -> None:
     """Remove a document from the catalog and the index."""
     with explained():
-        removed = open_koshqon(data_dir).remove(document_id)
+        removed = open_koshqon(data_dir, model=False).remove(document_id)
     click.echo(f"Removed document {removed.id}: {removed.title}")
 
 

@@ -9,8 +9,9 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ingest.contained import Budget
-from ingest.readers import Limits
+from ingest.models import Budget, Limits
+
+SERVER_FILE = "server.json"  # in the data folder, while `koshqon serve` runs on it
 
 
 class Settings(BaseSettings):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache, partial
 from pathlib import Path
@@ -12,16 +14,17 @@ from pathlib import Path
 from index.answer import Answer, Answering, answer
 from index.bundle import BadBundle, BundleWriter, read_bundle
 from index.catalog import ChunkRecord, DocumentRecord
-from index.embedder import Embedder, Encoder, load_embedder
+from index.embedder import Embedder, Encoder, ModelNotLoaded, load_embedder
 from index.parallel import link_versions
 from index.reindex import reindex as rebuild_from_originals
 from index.search import Filters, Mode, SearchResult, search
-from index.store import AddResult, Store, passage_vectors, with_rows
+from index.store import CATALOG_FILE, AddResult, Store, passage_vectors, with_rows
 from ingest.chunking import Chunker
 from ingest.contained import read_contained
 from ingest.errors import DocumentNotFound, FileTooLarge, InvalidParameter, KoshqonError
-from ingest.models import Extracted, Metadata, PreparedDocument
-from ingest.pipeline import DOC_TYPES, prepare, sha256_of
+from ingest.language import SUPPORTED_LANGUAGES
+from ingest.models import DOC_TYPES, Extracted, Metadata, PreparedDocument
+from ingest.pipeline import prepare, sha256_of
 from ingest.readers import READERS, media_type_of
 
 from .access import Access
@@ -87,6 +90,16 @@ def _sidecar(folder: Path) -> dict[str, dict]:
 def metadata_from(entry: dict) -> Metadata:
     names = {f.name for f in fields(Metadata)}
     return Metadata(**{key: value for key, value in entry.items() if key in names})
+
+
+def split_languages(values: list[str] | None) -> list[str] | None:
+    """`lang=kk,ru` and `lang=kk&lang=ru` mean the same; codes must look like ISO 639."""
+    codes = [code.strip().lower() for value in values or [] for code in value.split(",")]
+    codes = [code for code in codes if code]
+    bad = [code for code in codes if not LANGUAGE_CODE.match(code)]
+    if bad:
+        raise InvalidParameter(f"lang: not a language code: {', '.join(bad)} (use kk, ru, en)")
+    return codes or None
 
 
 def validated(metadata: Metadata) -> Metadata:
@@ -222,10 +235,30 @@ def reindex(settings: Settings) -> Iterator[DocumentRecord]:
     return rebuild_from_originals(settings.data_dir, embedder, rebuild)
 
 
+def recorded_model(settings: Settings) -> ModelNotLoaded | None:
+    """The configured model as the collection records it (its dimension), without loading
+    it; None for a new collection, or one made with another model (opening it with the
+    model says what to do)."""
+    catalog = settings.data_dir / CATALOG_FILE
+    if not catalog.is_file():
+        return None
+    with closing(sqlite3.connect(f"file:{catalog}?mode=ro", uri=True)) as db:
+        meta = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('model_id', 'dim')"))
+    if meta.get("model_id") != settings.model:
+        return None
+    return ModelNotLoaded(settings.model, int(meta["dim"]))
+
+
 class Koshqon:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, model: bool = True):
+        """``model=False``: for what encodes nothing, the model is not loaded (if the
+        collection already records it)."""
         self.settings = settings
-        self.embedder, self.chunker = model_and_chunker(settings)
+        recorded = None if model else recorded_model(settings)
+        if recorded is None:
+            self.embedder, self.chunker = model_and_chunker(settings)
+        else:
+            self.embedder, self.chunker = recorded, Chunker(recorded.count_tokens)
         self.store = Store(settings.data_dir, self.embedder)
         self.access = Access(self.store.catalog, settings.private)
 
@@ -341,9 +374,22 @@ class Koshqon:
         return self.store.remove(document_id)
 
     # --- search ------------------------------------------------------------------------------
+    def _known_languages(self, filters: Filters | None) -> None:
+        """A language filter names Kazakh, Russian, English or a language the collection
+        holds passages in; any other code is a mistake, not a search for nothing."""
+        with self.store.reading() as indexes:
+            known = set(SUPPORTED_LANGUAGES) | set(indexes.sizes())
+        unknown = [code for code in (filters.langs if filters else None) or [] if code not in known]
+        if unknown:
+            raise InvalidParameter(
+                f"lang: no passages in {', '.join(unknown)}; this collection has "
+                f"{', '.join(sorted(known))}"
+            )
+
     def search(
         self, query: str, k: int = 10, filters: Filters | None = None, mode: Mode = "hybrid"
     ) -> SearchResult:
+        self._known_languages(filters)
         return search(self.store, query, k, filters, mode)
 
     def ask(
@@ -353,6 +399,7 @@ class Koshqon:
         answer when it cites only those passages (service/generative.py)."""
         if not question.strip():
             raise InvalidParameter("question: the question is empty")
+        self._known_languages(filters)
         settings = replace(Answering.for_model(self.embedder.model_id), passages=k)
         extractive = answer(self.store, question, filters, mode, settings)
         return generated(self.settings, extractive)

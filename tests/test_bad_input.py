@@ -186,3 +186,13 @@ def test_health_says_whether_the_indexes_hold_the_catalogs_passages(client):
     health = client.get("/health").json()
     assert health["status"] == "out of step"
     assert health["dense_passages"] == health["chunks"] - 1
+
+
+def test_a_language_the_collection_does_not_have_is_a_mistake_not_an_empty_answer(client):
+    for response in (
+        client.get("/search", params={"q": "кандас", "lang": "kk,de"}),
+        client.post("/ask", json={"question": "кандас кім?", "lang": ["de"]}),
+    ):
+        assert response.status_code == 422, response.text
+        assert "no passages in de; this collection has en, kk, ru" in response.json()["detail"]
+    assert client.get("/search", params={"q": "кандас", "lang": "kk"}).status_code == 200

@@ -23,12 +23,12 @@ KOSHQON = Path(sys.executable).with_name("koshqon")
 def run(settings):
     """Run `koshqon ARGS` with the test's data directory and the session's model cache."""
 
-    def run(*args: str, background: bool = False):
+    def run(*args: str, background: bool = False, models_dir: Path = settings.models_dir):
         env = {
             "PATH": "/usr/bin:/bin",
             "HOME": str(settings.data_dir.parent),
             "KOSHQON_DATA_DIR": str(settings.data_dir),
-            "KOSHQON_MODELS_DIR": str(settings.models_dir),
+            "KOSHQON_MODELS_DIR": str(models_dir),
         }
         command = [str(KOSHQON), *args]
         if background:
@@ -139,10 +139,30 @@ def test_docs_edit_mirrors_patch(run, folder):
     assert "nothing to change" in nothing.stderr
 
 
-def test_bad_options_are_explained(run):
+def test_commands_that_encode_nothing_start_without_the_model(run, folder):
+    """Listing, editing, removing and health read the model's name and dimension from the
+    catalog: with no model to be had (a models folder that cannot exist) they still work."""
+    run("ingest", str(folder))
+    nowhere = Path("/proc/no-models-here")
+    assert "2 documents" in run("docs", "list", models_dir=nowhere).stdout
+    assert json.loads(run("health", models_dir=nowhere).stdout)["status"] == "ok"
+    edited = run("docs", "edit", "1", "--year", "2025", models_dir=nowhere)
+    assert json.loads(edited.stdout)["year"] == 2025
+    assert run("docs", "remove", "1", models_dir=nowhere).returncode == 0
+    assert json.loads(run("health", models_dir=nowhere).stdout)["documents"] == 1
+    searched = run("search", "кандас", models_dir=nowhere)
+    assert searched.returncode == 1, "a search needs the model, and says why it has none"
+    assert "set KOSHQON_MODELS_DIR to a folder this user may write" in searched.stderr
+
+
+def test_bad_options_are_explained(run, folder):
     result = run("search", "x", "--lang", "kazakh!")
     assert result.returncode == 1
     assert "not a language code: kazakh!" in result.stderr
+    run("ingest", str(folder))
+    unknown = run("search", "x", "--lang", "de")
+    assert unknown.returncode == 1
+    assert "no passages in de; this collection has en, kk, ru" in unknown.stderr
 
 
 def test_ingest_replace_takes_a_file_named_like_a_document_as_its_new_version(run, tmp_path):

@@ -17,8 +17,9 @@ import pytest
 from conftest import ROOT
 from test_server import server
 
-from ingest.contained import Budget, read_contained
+from ingest.contained import read_contained
 from ingest.errors import TooDemanding
+from ingest.models import Budget
 from ingest.readers import extract
 from service.config import Settings
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+import socket
 import subprocess
 import sys
 import time
@@ -79,3 +82,54 @@ def test_a_restarted_server_returns_the_same_results(settings):
         assert client.get("/health").json()["documents"] == 3
         assert results(client) == before
     assert all(before)
+
+
+def test_a_running_server_answers_curl_the_cli_and_the_api_page_offline(settings):
+    """What the README shows against a running server: raw UTF-8 in a curl URL, `koshqon
+    search` and `ask` answered by the server (no model loaded: a broken KOSHQON_MODEL
+    would fail here), and the API reference with nothing fetched from elsewhere."""
+    path = ROOT / "corpus" / "glossary-migration-terms.kk.md"
+    with server(settings) as client:
+        client.post("/documents", files={"file": (path.name, path.read_bytes())})
+        port = client.base_url.port
+        with socket.create_connection(("127.0.0.1", port)) as raw:
+            raw.sendall(
+                "GET /search?q=кандастар&k=3 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                "Connection: close\r\n\r\n".encode()
+            )
+            answer = b"".join(iter(lambda: raw.recv(65536), b""))
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200"), head
+        assert (
+            json.loads(body)["results"]
+            == client.get("/search", params={"q": "кандастар", "k": 3}).json()["results"]
+        )
+
+        env = {"PATH": "/usr/bin:/bin", "KOSHQON_MODEL": "/nonexistent-model"}
+        cli = [str(KOSHQON), "--data-dir", str(settings.data_dir)]
+        found = subprocess.run(
+            [*cli[:1], "search", "кандастар", "--k", "3", "--json", *cli[1:]],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        assert found.returncode == 0, found.stderr
+        assert (
+            json.loads(found.stdout)["results"][0]["chunk_id"]
+            == json.loads(body)["results"][0]["chunk_id"]
+        )
+        asked = subprocess.run(
+            [*cli[:1], "ask", "Қандас деген кім?", *cli[1:]],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        assert asked.returncode == 0 and "[1]" in asked.stdout, asked.stderr
+
+        page = client.get("/docs").text
+        assert "http://" not in page and "https://" not in page
+        for asset in re.findall(r'(?:src|href)="(/[^"]+)"', page):
+            assert client.get(asset).status_code == 200, asset
+        redoc = client.get("/redoc").text
+        assert "https://" not in redoc.split("<body>")[1]
+    assert not (settings.data_dir / "server.json").exists()

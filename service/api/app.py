@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from contextlib import asynccontextmanager
 from urllib.parse import quote
 
@@ -9,12 +11,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from ingest.errors import KoshqonError, NotAllowed, NotSignedIn
 
-from ..config import Settings, get_settings
+from ..config import SERVER_FILE, Settings, get_settings
 from ..core import Koshqon
 from ..jobs import Jobs
 from .deps import credential
@@ -27,9 +30,7 @@ from .schemas import Problem
 PROBLEM_JSON = "application/problem+json"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 UPLOAD_ROUTES = ("/documents", "/jobs")
-# the API reference page loads Swagger UI from a CDN (until it is served offline)
-DOCS_SOURCES = "https://cdn.jsdelivr.net https://fastapi.tiangolo.com"
-DOCS_PAGES = ("/docs", "/redoc")
+DOCS_PAGES = ("/docs", "/redoc")  # Swagger UI and ReDoc, served from fastapi-offline
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -52,11 +53,13 @@ def problem_of(error: KoshqonError) -> JSONResponse:
 
 
 def content_policy(path: str) -> str:
-    """Scripts, styles and images from this site only; never inside another site's frame."""
-    sources = f"'self' {DOCS_SOURCES} 'unsafe-inline'" if path in DOCS_PAGES else "'self'"
+    """Scripts, styles and images from this site only; never inside another site's frame.
+    The API reference pages start their renderer with an inline script (and ReDoc its
+    search in a worker)."""
+    sources = "'self' 'unsafe-inline'" if path in DOCS_PAGES else "'self'"
     return (
-        f"default-src {sources}; img-src {sources} data:; frame-ancestors 'none'; "
-        "base-uri 'none'; form-action 'self'"
+        f"default-src {sources}; img-src {sources} data:; worker-src 'self' blob:; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     )
 
 
@@ -73,19 +76,28 @@ def problem_responses(schema: dict) -> dict:
     return schema
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, url: str | None = None) -> FastAPI:
+    """The application; given the ``url`` it is served at, it says so in DATA/server.json
+    while it runs, so that `koshqon search` and `ask` on that folder ask it instead of
+    loading the model themselves."""
     settings = settings or get_settings()
+    announcement = settings.data_dir / SERVER_FILE
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.koshqon = Koshqon(settings)
         app.state.koshqon.store.indexes()  # loaded before the first search, not during it
         app.state.jobs = Jobs(app.state.koshqon)
+        if url:
+            announcement.write_text(json.dumps({"url": url, "pid": os.getpid()}))
         yield
+        if url:
+            announcement.unlink(missing_ok=True)
         if app.state.jobs.close():  # else the process ends with the runner still in a file
             app.state.koshqon.close()
 
-    app = FastAPI(
+    app = FastAPIOffline(  # the API reference works without the internet
+        static_url="/api-docs-assets",
         title="Koshqon",
         summary="Search Kazakh, Russian and English documents; every passage cited.",
         version="0.1.0",

@@ -7,9 +7,9 @@ from fastapi import APIRouter
 from index.answer import Answer
 from index.search import Filters
 
+from ...core import split_languages
 from ..deps import DENIED, KoshqonDep, Reader
 from ..schemas import AnswerCitation, AskRequest, AskResponse, Problem, SearchHit
-from .search import split_languages
 
 router = APIRouter(tags=["answers"], dependencies=[Reader], responses=DENIED)
 

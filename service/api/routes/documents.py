@@ -4,8 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Response, UploadFile
 
-from ingest.models import Metadata
-from ingest.pipeline import DOC_TYPES
+from ingest.models import DOC_TYPES, Metadata
 
 from ...config import Settings
 from ...core import too_large

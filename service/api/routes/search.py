@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -8,21 +7,11 @@ from fastapi import APIRouter, Query
 from index.search import Filters, Mode
 from ingest.errors import InvalidParameter
 
+from ...core import split_languages
 from ..deps import DENIED, KoshqonDep, Reader
 from ..schemas import DocumentId, Problem, SearchResponse
 
 router = APIRouter(tags=["search"], dependencies=[Reader], responses=DENIED)
-LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
-
-
-def split_languages(values: list[str] | None) -> list[str] | None:
-    """`lang=kk,ru` and `lang=kk&lang=ru` mean the same; codes must look like ISO 639."""
-    codes = [code.strip().lower() for value in values or [] for code in value.split(",")]
-    codes = [code for code in codes if code]
-    bad = [code for code in codes if not LANGUAGE_CODE.match(code)]
-    if bad:
-        raise InvalidParameter(f"lang: not a language code: {', '.join(bad)} (use kk, ru, en)")
-    return codes or None
 
 
 @router.get(

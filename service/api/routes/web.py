@@ -17,7 +17,7 @@ from jinja2 import Environment, FileSystemLoader
 
 from index.search import Mode
 from ingest.errors import KoshqonError, NotSignedIn
-from ingest.pipeline import DOC_TYPES
+from ingest.models import DOC_TYPES
 from ingest.readers import READERS
 
 from ...access import SESSION_HOURS
