@@ -24,6 +24,10 @@ class DocumentNotFound(KoshqonError):
     title = "Document not found"
 
 
+class PageNotFound(DocumentNotFound):
+    title = "Page not found"
+
+
 class DuplicateContent(KoshqonError):
     title = "Content already in the collection"
 

@@ -550,17 +550,56 @@ def docs_list(as_json, data_dir) -> None:
 @click.option("--source-url")
 @click.option("--language", help="Language code, e.g. kk, ru, en.")
 @click.option("--work", help="A key shared by the language versions of one text.")
+@click.option(
+    "--clear",
+    multiple=True,
+    type=click.Choice(["author", "year", "source-url", "work"]),
+    help="Empty this field (PATCH with null).",
+)
 @data_dir_option
 def docs_edit(
-    document_id, title, author, year, doc_type, source_url, language, work, data_dir
+    document_id, title, author, year, doc_type, source_url, language, work, clear, data_dir
 ) -> None:
     """Change a document's metadata (PATCH /documents/ID); other fields stay as they are."""
     from .api.schemas import Document
 
     metadata = Metadata(title, author, year, doc_type, source_url, language, work)
+    cleared = tuple(name.replace("-", "_") for name in clear)
     with explained():
-        document = open_koshqon(data_dir, model=False).update(document_id, metadata)
+        document = open_koshqon(data_dir, model=False).update(document_id, metadata, cleared)
     click.echo(Document.model_validate(document).model_dump_json(indent=2))
+
+
+@docs.command("page")
+@click.argument("document_id", type=int)
+@click.argument("page", type=click.IntRange(1))
+@data_dir_option
+def docs_page(document_id, page, data_dir) -> None:
+    """The text of one page as the collection holds it (GET /documents/ID/pages/N)."""
+    with explained():
+        document, text = open_koshqon(data_dir, model=False).page(document_id, page)
+    if page in document.ocr_pages:
+        click.echo(f"(page {page} was read by OCR: compare it with the original)", err=True)
+    click.echo(text)
+
+
+@docs.command("original")
+@click.argument("document_id", type=int)
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Default: its name."
+)
+@data_dir_option
+def docs_original(document_id, output, data_dir) -> None:
+    """Save the file a document was made from (GET /documents/ID/original)."""
+    import shutil
+
+    with explained():
+        document, path = open_koshqon(data_dir, model=False).original(document_id)
+    output = output or Path(document.filename)
+    if output.exists():
+        raise click.ClickException(f"{output} exists; give another name with --output")
+    shutil.copyfile(path, output)
+    click.echo(f"Saved {output} ({document.media_type}).")
 
 
 @docs.command("remove")

@@ -21,7 +21,13 @@ from index.search import Filters, Mode, SearchResult, search
 from index.store import CATALOG_FILE, AddResult, Store, passage_vectors, with_rows
 from ingest.chunking import Chunker
 from ingest.contained import read_contained
-from ingest.errors import DocumentNotFound, FileTooLarge, InvalidParameter, KoshqonError
+from ingest.errors import (
+    DocumentNotFound,
+    FileTooLarge,
+    InvalidParameter,
+    KoshqonError,
+    PageNotFound,
+)
 from ingest.language import SUPPORTED_LANGUAGES
 from ingest.models import DOC_TYPES, Extracted, Metadata, PreparedDocument
 from ingest.pipeline import prepare, sha256_of
@@ -32,6 +38,7 @@ from .config import Settings
 from .generative import generated
 
 SIDECAR = "metadata.json"
+CLEARABLE = ("author", "year", "source_url", "work")  # metadata a document may lack
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
 
 
@@ -363,9 +370,36 @@ class Koshqon:
             raise DocumentNotFound(f"no document with id {document_id}")
         return document, self.store.catalog.chunks_of(document_id)
 
-    def update(self, document_id: int, metadata: Metadata) -> DocumentRecord:
-        """Edit metadata: only the fields given (not None) change."""
+    def original(self, document_id: int) -> tuple[DocumentRecord, Path]:
+        """The stored file a document was made from, as it was uploaded."""
+        document, _ = self.document(document_id)
+        return document, self.store.originals.path(document.sha256)
+
+    def page(self, document_id: int, number: int) -> tuple[DocumentRecord, str]:
+        """The text of one page as the collection holds it: the PDF's text layer, or what
+        OCR read from the page image (``ocr_pages``)."""
+        document = self.store.catalog.document(document_id)
+        if document is None:
+            raise DocumentNotFound(f"no document with id {document_id}")
+        text, pages = self.store.catalog.document_text(document_id)
+        span = next((p for p in pages if p.number == number), None)
+        if span is None:
+            has = f"pages 1–{len(pages)}" if pages else "no pages (it is not a paged format)"
+            raise PageNotFound(f"document {document_id} has {has}")
+        return document, text[span.start : span.end]
+
+    def update(
+        self, document_id: int, metadata: Metadata, cleared: tuple[str, ...] = ()
+    ) -> DocumentRecord:
+        """Edit metadata: the fields given (not None) change, the ``cleared`` ones are
+        emptied (those a document may lack: CLEARABLE)."""
+        kept = sorted(set(cleared) - set(CLEARABLE))
+        if kept:
+            raise InvalidParameter(
+                f"{', '.join(kept)}: cannot be emptied (only {', '.join(CLEARABLE)} can)"
+            )
         changes = {k: v for k, v in vars(validated(metadata)).items() if v is not None}
+        changes |= dict.fromkeys(cleared)
         if not changes:
             raise InvalidParameter("nothing to change: give at least one metadata field")
         return self.store.update(document_id, changes)

@@ -188,12 +188,20 @@ def test_metadata_can_be_edited_and_a_new_title_is_searchable_at_once(client):
     assert hits[0]["citation"]["label"].startswith("Zhetisu migrants handbook")
 
 
+def test_null_empties_a_field_a_document_may_lack(client):
+    document = upload(client, RIGHTS_EN).json()
+    client.patch(f"/documents/{document['id']}", json={"work": "rights", "year": 2024})
+    edited = client.patch(f"/documents/{document['id']}", json={"work": None}).json()
+    assert (edited["work"], edited["year"]) == (None, 2024)
+
+
 def test_bad_metadata_edits_are_refused_and_change_nothing(client):
     document = upload(client, RIGHTS_EN).json()
     for body, status in [
         ({"doc_type": "poem"}, 422),
         ({"year": 3000}, 422),
         ({"title": ""}, 422),
+        ({"title": None}, 422),  # a document always has a title
         ({}, 422),
     ]:
         response = client.patch(f"/documents/{document['id']}", json=body)
@@ -293,6 +301,30 @@ def test_a_scan_is_read_by_ocr_and_its_passages_say_so(client):
     assert hits[0]["citation"]["document_id"] == document["id"]
     assert hits[0]["citation"]["ocr"] is True
     assert "Accessory Kit" in hits[0]["text"].title()
+    # the reader checks the cited page: its OCR text, and the original opened at it
+    page = hits[0]["citation"]["page_start"]
+    read = client.get(f"/documents/{document['id']}/pages/{page}").json()
+    assert (read["page"], read["ocr"]) == (page, True)
+    assert hits[0]["text"].split()[-1] in read["text"]
+    assert read["original"] == f"/documents/{document['id']}/original#page={page}"
+    original = client.get(f"/documents/{document['id']}/original")
+    assert original.content == scan.read_bytes()
+    assert original.headers["content-type"] == "application/pdf"
+    assert original.headers["content-disposition"].startswith("inline")
+    assert client.get(f"/documents/{document['id']}/pages/3").status_code == 404
+
+
+def test_an_uploaded_page_is_served_as_a_download_never_as_a_page_of_the_site(client):
+    page = b"<html><head><title>Notes</title></head><body><script>alert(1)</script>"
+    page += "Кандас мәртебесі туралы.</body></html>".encode()
+    document = client.post("/documents", files={"file": ("notes.html", page)}).json()
+    original = client.get(f"/documents/{document['id']}/original")
+    assert original.content == page
+    assert original.headers["content-disposition"].startswith("attachment")
+    assert original.headers["content-security-policy"].startswith("sandbox")
+    body = client.get(f"/documents/{document['id']}/pages/1")
+    assert body.status_code == 404 and "not a paged format" in body.json()["detail"]
+    assert client.get("/documents/999/original").status_code == 404
 
 
 def test_versions_declared_by_the_librarian_link_their_articles(client):

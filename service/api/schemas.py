@@ -126,7 +126,8 @@ class Document(Model):
 
 
 class DocumentUpdate(Model):
-    """Metadata to change; fields left out (or null) stay as they are."""
+    """Metadata to change: fields left out stay as they are; null empties author, year,
+    source_url or work (422 for the others)."""
 
     title: str | None = Field(None, min_length=1)
     author: str | None = None
@@ -158,6 +159,15 @@ class Passage(Model):
 
 class DocumentDetail(Document):
     passages: list[Passage]
+
+
+class PageText(Model):
+    document_id: int
+    page: int
+    text: str = Field(description="The page as the collection holds it, passages cut from it.")
+    ocr: bool = Field(description="Read by OCR from the page image (no text layer).")
+    ocr_doubtful: bool = Field(description="OCR was unsure of this page: compare the original.")
+    original: str = Field(description="The original file, opened at this page.")
 
 
 class DocumentList(Model):

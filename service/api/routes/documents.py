@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Response, UploadFile
+from fastapi import APIRouter, Depends, Form, Path, Response, UploadFile
+from fastapi.responses import FileResponse
 
 from ingest.models import DOC_TYPES, Metadata
 
@@ -16,6 +17,7 @@ from ..schemas import (
     DocumentId,
     DocumentList,
     DocumentUpdate,
+    PageText,
     Passage,
     Problem,
 )
@@ -115,6 +117,53 @@ def list_documents(koshqon: KoshqonDep) -> DocumentList:
 
 
 @router.get(
+    "/{document_id}/original",
+    response_class=FileResponse,
+    responses={**NOT_FOUND, 200: {"description": "The file as it was uploaded"}},
+)
+def get_original(koshqon: KoshqonDep, document_id: DocumentId) -> FileResponse:
+    """The file the document was made from, as uploaded, with its type. A PDF opens in the
+    browser (at a page with `#page=N`, as the citations' links do); any other file is a
+    download, never a page of this site (an uploaded HTML page could run scripts here)."""
+    document, path = koshqon.original(document_id)
+    if document.media_type == "application/pdf":
+        headers = {"Content-Security-Policy": "frame-ancestors 'self'"}
+        headers["X-Frame-Options"] = "SAMEORIGIN"  # the browser's own viewer frames it
+        disposition = "inline"
+    else:
+        headers = {"Content-Security-Policy": "sandbox; default-src 'none'"}
+        disposition = "attachment"
+    return FileResponse(
+        path,
+        media_type=document.media_type,
+        filename=document.filename,
+        content_disposition_type=disposition,
+        headers=headers,
+    )
+
+
+@router.get(
+    "/{document_id}/pages/{page}",
+    response_model=PageText,
+    responses={**NOT_FOUND, 404: {"model": Problem, "description": "No such document or page"}},
+)
+def get_page(
+    koshqon: KoshqonDep, document_id: DocumentId, page: Annotated[int, Path(ge=1, le=100_000)]
+) -> PageText:
+    """The text of one page as the collection holds it: the PDF's text layer, or what OCR
+    read from the page image; to compare a cited passage with its page."""
+    document, text = koshqon.page(document_id, page)
+    return PageText(
+        document_id=document_id,
+        page=page,
+        text=text,
+        ocr=page in document.ocr_pages,
+        ocr_doubtful=page in document.ocr_doubtful,
+        original=f"/documents/{document_id}/original#page={page}",
+    )
+
+
+@router.get(
     "/{document_id}",
     response_model=DocumentDetail,
     responses=NOT_FOUND,
@@ -137,10 +186,14 @@ def get_document(koshqon: KoshqonDep, document_id: DocumentId) -> DocumentDetail
 def update_document(
     koshqon: KoshqonDep, document_id: DocumentId, changes: DocumentUpdate
 ) -> Document:
-    """Edit a document's metadata. A new title is searchable at once (titles are part of
-    keyword search) and appears in every citation label."""
-    metadata = Metadata(**changes.model_dump(exclude_unset=True))
-    return Document.model_validate(koshqon.update(document_id, metadata))
+    """Edit a document's metadata: fields left out stay as they are, fields sent as null
+    are emptied (author, year, source_url, work; the others cannot be). A new title is
+    searchable at once (titles are part of keyword search) and appears in every citation
+    label."""
+    given = changes.model_dump(exclude_unset=True)
+    cleared = tuple(name for name, value in given.items() if value is None)
+    metadata = Metadata(**{name: value for name, value in given.items() if value is not None})
+    return Document.model_validate(koshqon.update(document_id, metadata, cleared))
 
 
 @router.delete(
