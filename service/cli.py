@@ -242,8 +242,8 @@ def running_server(server: str | None, data_dir: Path) -> str | None:
     return running["url"]
 
 
-def from_server(url: str, method: str, path: str, **request) -> dict:
-    """A response of the server as JSON, or its problem's words as the command's error."""
+def from_server(url: str, method: str, path: str, **request):
+    """A response of the server, or its problem's words as the command's error."""
     import httpx
 
     key = os.environ.get("KOSHQON_KEY")
@@ -259,7 +259,7 @@ def from_server(url: str, method: str, path: str, **request) -> dict:
             else response.text
         )
         raise click.ClickException(f"{url}: {response.status_code} {detail}")
-    return response.json()
+    return response
 
 
 def filters_of(lang, doc_id, doc_type):
@@ -276,8 +276,13 @@ def filters_of(lang, doc_id, doc_type):
 @cli.command()
 @click.argument("query")
 @click.option("--k", default=10, show_default=True, type=click.IntRange(1, 100))
+@click.option(
+    "--citations",
+    type=click.Choice(["text", "bibtex", "ris", "csv"]),
+    help="Print the results as citations to take away (GET /search/citations).",
+)
 @search_options
-def search(query, k, lang, doc_id, doc_type, mode, as_json, server, data_dir) -> None:
+def search(query, k, citations, lang, doc_id, doc_type, mode, as_json, server, data_dir) -> None:
     """Ranked passages for QUERY, each with its citation."""
     from .api.schemas import SearchResponse
 
@@ -285,11 +290,21 @@ def search(query, k, lang, doc_id, doc_type, mode, as_json, server, data_dir) ->
         params = {"q": query, "k": k, "mode": mode, "lang": lang}
         params |= {"doc_id": doc_id, "doc_type": doc_type}
         params = {name: value for name, value in params.items() if value not in (None, ())}
-        found = from_server(url, "GET", "/search", params=params)
+        if citations:
+            params["format"] = citations
+            click.echo(from_server(url, "GET", "/search/citations", params=params).text, nl=False)
+            return
+        found = from_server(url, "GET", "/search", params=params).json()
     else:
         filters = filters_of(lang, doc_id, doc_type)
         with explained():
-            found = open_koshqon(data_dir).search(query, k, filters, mode)
+            koshqon = open_koshqon(data_dir)
+            found = koshqon.search(query, k, filters, mode)
+        if citations:
+            from .citations import export
+
+            click.echo(export(koshqon.cited(found), citations), nl=False)
+            return
     result = SearchResponse.model_validate(found)
     if as_json:
         click.echo(result.model_dump_json())
@@ -327,7 +342,7 @@ def ask(question, k, lang, doc_id, doc_type, mode, as_json, server, data_dir) ->
     if url := running_server(server, data_dir):
         body = {"question": question, "k": k, "lang": [lang] if lang else None, "mode": mode}
         body |= {"doc_id": list(doc_id) or None, "doc_type": list(doc_type) or None}
-        result = AskResponse.model_validate(from_server(url, "POST", "/ask", json=body))
+        result = AskResponse.model_validate(from_server(url, "POST", "/ask", json=body).json())
     else:
         filters = filters_of(lang, doc_id, doc_type)
         with explained():
@@ -581,6 +596,25 @@ def docs_page(document_id, page, data_dir) -> None:
     if page in document.ocr_pages:
         click.echo(f"(page {page} was read by OCR: compare it with the original)", err=True)
     click.echo(text)
+
+
+@docs.command("cite")
+@click.argument("document_id", type=int)
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(["text", "bibtex", "ris", "csv"]),
+    default="text",
+    show_default=True,
+)
+@data_dir_option
+def docs_cite(document_id, format_, data_dir) -> None:
+    """The document as a citation (GET /documents/ID/citation)."""
+    from .citations import Cited, export
+
+    with explained():
+        document, _ = open_koshqon(data_dir, model=False).document(document_id)
+    click.echo(export([Cited(document)], format_), nl=False)
 
 
 @docs.command("original")

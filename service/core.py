@@ -34,6 +34,7 @@ from ingest.pipeline import prepare, sha256_of
 from ingest.readers import READERS, media_type_of
 
 from .access import Access
+from .citations import Cited
 from .config import Settings
 from .generative import generated
 
@@ -369,6 +370,16 @@ class Koshqon:
         if document is None:
             raise DocumentNotFound(f"no document with id {document_id}")
         return document, self.store.catalog.chunks_of(document_id)
+
+    def cited(self, result: SearchResult) -> list[Cited]:
+        """A search's hits as citations of their documents, with each hit's place."""
+        ids = sorted({hit.citation.document_id for hit in result.results})
+        documents = self.store.catalog.documents_by_id(ids)
+        return [
+            Cited(documents[c.document_id], c.heading, c.page_start, c.page_end, hit.text)
+            for hit in result.results
+            if (c := hit.citation).document_id in documents  # unless deleted meanwhile
+        ]
 
     def original(self, document_id: int) -> tuple[DocumentRecord, Path]:
         """The stored file a document was made from, as it was uploaded."""

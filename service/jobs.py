@@ -22,6 +22,10 @@ STOP_GRACE_S = 3.0
 IDLE_POLL_S = 2.0  # how often an idle runner looks for jobs queued by another process
 
 
+def _given(metadata: Metadata | None) -> dict:
+    return {k: v for k, v in asdict(metadata or Metadata()).items() if v is not None}
+
+
 class JobNotFound(KoshqonError):
     title = "Job not found"
 
@@ -36,10 +40,12 @@ class Jobs:
         if run:
             self._runner.start()
 
-    def submit(self, uploads: list[tuple[str, BinaryIO]], metadata: Metadata | None) -> JobReport:
-        """Store the uploads (spooled to disk as they arrived) and queue them; at once."""
-        given = {k: v for k, v in asdict(metadata or Metadata()).items() if v is not None}
-        job_id = self.queue.submit([(name, upload, given) for name, upload in uploads])
+    def submit(self, uploads: list[tuple[str, BinaryIO, Metadata | None]]) -> JobReport:
+        """Store the uploads (spooled to disk as they arrived), each with its metadata, and
+        queue them; at once."""
+        job_id = self.queue.submit(
+            [(name, upload, _given(metadata)) for name, upload, metadata in uploads]
+        )
         self._wake.set()
         return self.queue.report(job_id)
 

@@ -117,6 +117,8 @@ def test_pages_render_in_each_language_and_load_nothing_from_elsewhere(client):
 
 def test_the_interface_language_is_remembered_in_a_cookie(client):
     assert '<html lang="ru">' in client.get("/").text  # the default
+    kazakh_browser = {"Accept-Language": "de-DE,de;q=0.9,kk-KZ;q=0.8,en;q=0.5"}
+    assert '<html lang="kk">' in client.get("/", headers=kazakh_browser).text
     client.get("/library", params={"ui": "kk"})
     assert STRINGS["kk"]["upload_heading"] in client.get("/library").text
     client.cookies.clear()
@@ -127,7 +129,7 @@ def test_the_interface_language_is_remembered_in_a_cookie(client):
 def test_results_answers_and_the_cited_passage_are_rendered_on_the_server(client):
     document = upload(client, RESETTLEMENT_RU, title=TITLE)
     found = client.get("/", params={"q": QUESTION, "ui": "en"}).text
-    assert f">{TITLE}" in found and '<span class="lang">ru</span>' in found
+    assert f">{TITLE}" in found and re.search(r'<span class="lang"[^>]*>ru</span>', found)
     assert "<mark>кандас" in client.get("/", params={"q": "Где селились кандасы?"}).text
     assert f'href="/view/documents/{document["id"]}?chunk=' in found
     answered = client.get("/", params={"q": QUESTION, "action": "ask"}).text
@@ -137,6 +139,21 @@ def test_results_answers_and_the_cited_passage_are_rendered_on_the_server(client
     assert view.count('class="passage cited"') == 1 and "<mark>" in view
     missing = client.get("/view/documents/999")
     assert missing.status_code == 404 and STRINGS["en"]["not_found"] in missing.text
+
+
+def test_the_results_can_be_taken_away_and_the_empty_page_shows_the_collection(client):
+    upload(client, RESETTLEMENT_RU, title=TITLE, doc_type="study")
+    found = client.get("/", params={"q": QUESTION, "ui": "en"}).text
+    link = re.search(r'href="(/search/citations\?[^"]+format=bibtex)"', found)
+    assert link, found
+    bibtex = client.get(link[1].replace("&amp;", "&"))
+    assert bibtex.status_code == 200 and TITLE in bibtex.text
+    assert 'class="cite-link" href="/documents/1/citation"' in found
+    home = client.get("/", params={"ui": "en"}).text
+    assert "1 documents, " in home and "By type: study 1" in home
+    assert f'<a href="/view/documents/1">{TITLE}</a>' in home
+    unanswered = client.get("/", params={"q": "квантовая хромодинамика", "action": "ask"}).text
+    assert STRINGS["ru"]["evidence"] not in unanswered, "no sources listed for no answer"
 
 
 @contextmanager
@@ -182,20 +199,51 @@ def test_a_librarian_and_a_reader_in_a_real_browser(settings, browser_page, tmp_
         # Librarian: one file with its metadata, then two more as a background job.
         page.goto(f"{base}/library?ui=en")
         page.set_input_files("#upload input[name=files]", RESETTLEMENT_RU)
-        page.fill("#upload input[name=title]", TITLE)
-        page.fill("#upload input[name=year]", "2025")
-        page.select_option("#upload select[name=doc_type]", "study")
-        page.click("#upload button")
+        page.fill("#upload > label > input[name=title]", TITLE)
+        page.fill("#upload > label > input[name=year]", "2025")
+        page.select_option("#upload > label > select[name=doc_type]", "study")
+        page.click("#upload > p > button")
         row = page.locator("#documents tr", has_text=TITLE)
         expect(row).to_be_visible()
+        # Two files at once: each gets its own metadata, prefilled from its name.
         page.set_input_files("#upload input[name=files]", MORE)
-        page.click("#upload button")
+        rows = page.locator("#per-file tbody tr")
+        expect(rows).to_have_count(2)
+        expect(rows.first.locator("[name=title]")).to_have_value("kandas resettlement north")
+        expect(rows.first.locator("[name=language]")).to_have_value("kk")
+        rows.last.locator("[name=doc_type]").select_option("law")
+        page.select_option("#upload > label > select[name=doc_type]", "report")
+        page.click("#upload > p > button")
         expect(page.locator("#progress .summary")).to_have_text("2 of 2 processed, 0 failed")
         expect(page.locator("#documents tbody tr:not(.edit)")).to_have_count(3)
+        north = page.locator("#documents tr", has_text="kandas resettlement north")
+        expect(north).to_contain_text("report")
+        law = page.locator("#documents tr", has_text="labour-migrant-adaptation-regulation.ru.txt")
+        expect(law).to_contain_text("law")
+        # A wrong file stops the progress bar with the reason.
+        page.set_input_files(
+            "#upload input[name=files]",
+            {"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": b"\xff\xd8\xff"},
+        )
+        page.click("#upload > p > button")
+        expect(page.locator("#progress .summary")).to_contain_text("not supported")
+        expect(page.locator("#progress progress")).to_have_attribute("value", "0")
         row.get_by_role("button", name="Edit").click()
         page.locator("#documents tr.edit:visible input[name=year]").fill("2024")
         page.locator("#documents tr.edit:visible").get_by_role("button", name="Save").click()
         expect(page.locator("#documents tr", has_text=TITLE)).to_contain_text("2024")
+        # A new version replaces the law's content under the same id.
+        law.get_by_role("button", name="Edit").click()
+        editing = page.locator("#documents tr.edit:visible")
+        editing.locator("input[type=file]").set_input_files(
+            {
+                "name": "regulation-2026.ru.txt",
+                "mimeType": "text/plain",
+                "buffer": "Статья 1. Новая редакция правил адаптации мигрантов.".encode(),
+            }
+        )
+        editing.get_by_role("button", name="Replace with a new version").click()
+        expect(page.locator("#documents tr", has_text="regulation-2026.ru.txt")).to_have_count(1)
         page.screenshot(path=screenshots / "library.png", full_page=True)
 
         # Reader: an English question finds the Russian passage, then gets a cited answer.

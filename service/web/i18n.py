@@ -79,6 +79,27 @@ STRINGS: dict[str, dict[str, str]] = {
         "cancel": "Болдырмау",
         "delete": "Жою",
         "confirm_delete": "«{title}» құжатын жоясыз ба?",
+        "type_law": "заң",
+        "type_study": "зерттеу",
+        "type_report": "баяндама",
+        "type_article": "мақала",
+        "type_guide": "нұсқаулық",
+        "type_glossary": "сөздік",
+        "type_other": "басқа",
+        "cite": "Дәйексөз",
+        "open_page": "Түпнұсқа бетін ашу",
+        "take_away": "Нәтижелерді дәйексөз ретінде алу",
+        "collection": "Жинақта",
+        "collection_counts": "{documents} құжат, {passages} үзінді",
+        "recent": "Соңғы қосылғандар",
+        "by_language": "Тілдер бойынша",
+        "by_type": "Түрлері бойынша",
+        "replace": "Жаңа нұсқамен ауыстыру",
+        "status_replaced": "ауыстырылды",
+        "status_unchanged": "өзгерген жоқ",
+        "new_version": "Жаңа нұсқаның файлы",
+        "each_file": "Әр файлдың деректері (бос өріс — төмендегі жалпы мән немесе файлдан)",
+        "every_file": "Барлық файлға ортақ деректер:",
     },
     "ru": {
         "tagline": "Поиск по документам о миграции и праве на казахском, русском и английском",
@@ -146,6 +167,27 @@ STRINGS: dict[str, dict[str, str]] = {
         "cancel": "Отмена",
         "delete": "Удалить",
         "confirm_delete": "Удалить документ «{title}»?",
+        "type_law": "закон",
+        "type_study": "исследование",
+        "type_report": "доклад",
+        "type_article": "статья",
+        "type_guide": "руководство",
+        "type_glossary": "словарь",
+        "type_other": "другое",
+        "cite": "Цитировать",
+        "open_page": "Открыть страницу оригинала",
+        "take_away": "Забрать результаты как ссылки",
+        "collection": "В собрании",
+        "collection_counts": "{documents} документов, {passages} фрагментов",
+        "recent": "Недавно добавлены",
+        "by_language": "По языкам",
+        "by_type": "По типам",
+        "replace": "Заменить новой версией",
+        "status_replaced": "заменён",
+        "status_unchanged": "без изменений",
+        "new_version": "Файл новой версии",
+        "each_file": "Данные каждого файла (пустое поле — общее значение ниже или из файла)",
+        "every_file": "Общие данные для всех файлов:",
     },
     "en": {
         "tagline": "Search migration and law documents in Kazakh, Russian and English",
@@ -213,13 +255,49 @@ STRINGS: dict[str, dict[str, str]] = {
         "cancel": "Cancel",
         "delete": "Delete",
         "confirm_delete": "Delete “{title}”?",
+        "type_law": "law",
+        "type_study": "study",
+        "type_report": "report",
+        "type_article": "article",
+        "type_guide": "guide",
+        "type_glossary": "glossary",
+        "type_other": "other",
+        "cite": "Cite",
+        "open_page": "Open the original page",
+        "take_away": "Take the results away as citations",
+        "collection": "The collection holds",
+        "collection_counts": "{documents} documents, {passages} passages",
+        "recent": "Recently added",
+        "by_language": "By language",
+        "by_type": "By type",
+        "replace": "Replace with a new version",
+        "status_replaced": "replaced",
+        "status_unchanged": "unchanged",
+        "new_version": "File of the new version",
+        "each_file": "Each file's metadata (empty: the common value below, or from the file)",
+        "every_file": "Metadata for every file:",
     },
 }
 
 
-def choose(requested: str | None, remembered: str | None) -> str:
-    """The `?ui=` language if valid, else the one in the cookie, else the default."""
-    for code in (requested, remembered):
+def choose(requested: str | None, remembered: str | None, accepted: str = "") -> str:
+    """The `?ui=` language if valid, else the one in the cookie, else the browser's most
+    preferred of ours (Accept-Language), else the default."""
+    for code in (requested, remembered, *preferred(accepted)):
         if code in LANGUAGES:
             return code
     return DEFAULT
+
+
+def preferred(accept_language: str) -> list[str]:
+    """The languages of an Accept-Language header, most wanted first ("kk-KZ" is kk)."""
+    ranked = []
+    for position, item in enumerate(accept_language.split(",")):
+        tag, _, weight = item.strip().partition(";q=")
+        try:
+            quality = float(weight) if weight else 1.0
+        except ValueError:
+            continue
+        if tag and quality > 0:
+            ranked.append((-quality, position, tag.split("-")[0].lower()))
+    return [code for _, _, code in sorted(ranked)]

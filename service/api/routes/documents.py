@@ -7,6 +7,7 @@ from fastapi.responses import FileResponse
 
 from ingest.models import DOC_TYPES, Metadata
 
+from ...citations import Cited, export
 from ...config import Settings
 from ...core import too_large
 from ..deps import DENIED, KoshqonDep, Librarian, Reader
@@ -21,6 +22,7 @@ from ..schemas import (
     Passage,
     Problem,
 )
+from .search import EXPORTED, FormatQuery, download
 
 router = APIRouter(prefix="/documents", tags=["documents"], dependencies=[Reader], responses=DENIED)
 NOT_FOUND = {**DENIED, 404: {"model": Problem, "description": "No such document"}}
@@ -140,6 +142,16 @@ def get_original(koshqon: KoshqonDep, document_id: DocumentId) -> FileResponse:
         content_disposition_type=disposition,
         headers=headers,
     )
+
+
+@router.get("/{document_id}/citation", response_class=Response, responses={**NOT_FOUND, **EXPORTED})
+def get_citation(
+    koshqon: KoshqonDep, document_id: DocumentId, format: FormatQuery = "text"
+) -> Response:
+    """The document as a citation to take away: text in a citation style, BibTeX, RIS or
+    CSV."""
+    document, _ = koshqon.document(document_id)
+    return download(export([Cited(document)], format), format, f"koshqon-{document_id}")
 
 
 @router.get(

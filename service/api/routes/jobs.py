@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, UploadFile
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, UploadFile
+from pydantic import TypeAdapter, ValidationError
 
 from index.queue import DONE, JobReport
+from ingest.errors import InvalidParameter
+from ingest.models import Metadata
 
-from ...core import too_large
+from ...core import merge, too_large, validated
 from ..deps import DENIED, KoshqonDep, Librarian, Reader
-from ..schemas import FileResult, JobStatus, Problem
+from ..schemas import DocumentUpdate, FileResult, JobStatus, Problem
 from .documents import ERRORS, MetadataForm, upload_name
 
+PER_FILE = TypeAdapter(list[DocumentUpdate])
 router = APIRouter(prefix="/jobs", tags=["jobs"], dependencies=[Reader], responses=DENIED)
 
 
@@ -36,16 +42,42 @@ def status(job: JobReport) -> JobStatus:
     "", status_code=202, response_model=JobStatus, responses=ERRORS, dependencies=[Librarian]
 )
 def submit_job(
-    request: Request, koshqon: KoshqonDep, files: list[UploadFile], metadata: MetadataForm
+    request: Request,
+    koshqon: KoshqonDep,
+    files: list[UploadFile],
+    metadata: MetadataForm,
+    per_file: Annotated[
+        str | None,
+        Form(
+            description="A JSON list with one object of metadata per file, in order (title, "
+            "author, year, doc_type, source_url, language, work); its fields override the "
+            "form's, which apply to every file."
+        ),
+    ] = None,
 ) -> JobStatus:
-    """Queue several files (the same metadata for all); they are added one after another in
-    the background, and the queue survives a restart. Poll GET /jobs/{id} for progress and
-    each file's outcome."""
+    """Queue several files; they are added one after another in the background, and the
+    queue survives a restart. Poll GET /jobs/{id} for progress and each file's outcome."""
     for file in files:  # each file within the limit of one; the request within a job's
         if file.size is not None and file.size > koshqon.settings.max_upload_bytes:
             raise too_large(f"{upload_name(file)} is larger", koshqon.settings)
-    uploads = [(upload_name(f), f.file) for f in files]
-    return status(request.app.state.jobs.submit(uploads, metadata))
+    own = each_files_metadata(per_file, len(files))
+    uploads = [
+        (upload_name(f), f.file, merge(metadata, m)) for f, m in zip(files, own, strict=True)
+    ]
+    return status(request.app.state.jobs.submit(uploads))
+
+
+def each_files_metadata(per_file: str | None, files: int) -> list[Metadata | None]:
+    if per_file is None:
+        return [None] * files
+    try:
+        given = PER_FILE.validate_json(per_file)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise InvalidParameter(f"per_file: {problems}") from None
+    if len(given) != files:
+        raise InvalidParameter(f"per_file: {len(given)} objects for {files} files")
+    return [validated(Metadata(**m.model_dump(exclude_none=True))) for m in given]
 
 
 @router.get(

@@ -7,8 +7,11 @@ deletes through the JSON API, and scrolls to the cited passage.
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Cookie, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -28,10 +31,12 @@ from ..errors import http_status
 from ..schemas import AskRequest, DocumentId
 from .ask import ask as ask_api
 from .documents import get_document, list_documents
+from .search import Search
 from .search import search as search_api
 
 WEB = Path(__file__).resolve().parents[2] / "web"
 RESULTS_SHOWN = 10
+RECENT_SHOWN = 5
 YEAR = 60 * 60 * 24 * 365
 
 
@@ -74,7 +79,7 @@ def page(
 ) -> HTMLResponse:
     """Render a page in the chosen interface language; a language asked for by `?ui=` is
     remembered in a cookie for the next pages."""
-    language = i18n.choose(ui, remembered)
+    language = i18n.choose(ui, remembered, request.headers.get("accept-language", ""))
     holder = request.app.state.koshqon.access.holder(credential(request))
     context.setdefault("signed_in", holder[0] if holder else None)
     response = templates.TemplateResponse(
@@ -115,13 +120,27 @@ def search_page(
             question = AskRequest(question=q, lang=lang, mode=mode)
             context["answer"] = ask_api(koshqon, question).model_dump()
         elif q.strip():
-            found = search_api(
-                koshqon, q=q, k=RESULTS_SHOWN, lang=lang, doc_id=None, doc_type=None, mode=mode
-            )
-            context["results"] = found.model_dump()["results"]
+            query = Search(q=q, k=RESULTS_SHOWN, lang=lang, mode=mode)
+            context["results"] = search_api(koshqon, query).model_dump()["results"]
+            given = {name: value for name, value in asdict(query).items() if value}
+            context["citations"] = "/search/citations?" + urlencode(given, doseq=True)
+        else:
+            context["holdings"] = holdings(koshqon.documents())
     except KoshqonError as error:
         context["error"] = str(error)
     return page(request, "search.html", ui, remembered, **context)
+
+
+def holdings(documents: list) -> dict:
+    """What the collection holds, for the empty search page: counts by language and type,
+    and the latest additions."""
+    return {
+        "documents": len(documents),
+        "passages": sum(d.chunks for d in documents),
+        "languages": Counter(d.language for d in documents).most_common(),
+        "types": Counter(d.doc_type for d in documents).most_common(),
+        "recent": sorted(documents, key=lambda d: d.added_at, reverse=True)[:RECENT_SHOWN],
+    }
 
 
 @router.get(

@@ -54,6 +54,43 @@ function showJob(progress, job) {
   showOutcomes(progress, job.results);
 }
 
+// A title from a file name ("kandas-resettlement.kk.md" is "kandas resettlement") and its
+// language, when the name says it.
+function fromName(name) {
+  const parts = name.replace(/\.[^.]+$/, "").split(".");
+  const language = ["kk", "ru", "en"].includes(parts.at(-1)) ? parts.pop() : "";
+  return { title: parts.join(".").replace(/[-_]+/g, " ").trim(), language };
+}
+
+// Several files chosen: a row of metadata for each, prefilled from its name.
+function showPerFile(input) {
+  const table = document.getElementById("per-file");
+  const row = document.getElementById("per-file-row");
+  const files = [...input.files];
+  table.hidden = files.length < 2;
+  table.tBodies[0].replaceChildren(
+    ...files.map((file) => {
+      const tr = row.content.firstElementChild.cloneNode(true);
+      const guessed = fromName(file.name);
+      tr.querySelector(".filename").textContent = file.name;
+      tr.querySelector("[name=title]").value = guessed.title;
+      tr.querySelector("[name=language]").value = guessed.language;
+      return tr;
+    }),
+  );
+}
+
+// Each row's filled-in fields, for POST /jobs's per_file.
+function perFile() {
+  return [...document.querySelectorAll("#per-file tbody tr")].map((tr) => {
+    const given = {};
+    tr.querySelectorAll("input, select").forEach((field) => {
+      if (field.value !== "") given[field.name] = field.name === "year" ? Number(field.value) : field.value;
+    });
+    return given;
+  });
+}
+
 // One file goes to POST /documents; several become a background job whose progress is
 // polled from GET /jobs/{id} until it is finished.
 async function upload(form) {
@@ -61,7 +98,10 @@ async function upload(form) {
   const bar = progress.querySelector("progress");
   const data = filledIn(form);
   const files = data.getAll("files");
-  data.delete("files");
+  ["files", "title", "doc_type", "language", "year"].forEach((name) => data.delete(name));
+  for (const field of form.querySelectorAll(":scope > label input, :scope > label select")) {
+    if (field.type !== "file" && field.value !== "") data.set(field.name, field.value);
+  }
   progress.hidden = false;
   bar.removeAttribute("value");
   progress.querySelector(".summary").textContent = ui.uploading;
@@ -74,6 +114,7 @@ async function upload(form) {
     showOutcomes(progress, [{ filename: added.filename, status: added.status }]);
   } else {
     files.forEach((file) => data.append("files", file));
+    data.append("per_file", JSON.stringify(perFile()));
     let job = await api("/jobs", { method: "POST", body: data });
     showJob(progress, job);
     while (job.state !== "finished") {
@@ -83,12 +124,25 @@ async function upload(form) {
     }
   }
   form.reset();
+  showPerFile(form.querySelector("[name=files]"));
+  await refreshDocuments();
+}
+
+// A new version of a document: PUT with the chosen file, the metadata kept.
+async function replaceVersion(button) {
+  const input = button.closest("form").querySelector("input[type=file]");
+  if (!input.files.length) throw new Error(ui.files);
+  const data = new FormData();
+  data.append("file", input.files[0]);
+  const replaced = await api(`/documents/${button.dataset.replace}`, { method: "PUT", body: data });
+  button.closest("form").querySelector(".status").textContent = ui["status_" + replaced.status];
   await refreshDocuments();
 }
 
 // PATCH takes JSON; only the fields given are changed.
 async function saveMetadata(form) {
   const changes = Object.fromEntries(filledIn(form));
+  delete changes.file; // the "replace" file, sent by its own button
   if ("year" in changes) changes.year = Number(changes.year);
   await api(`/documents/${form.dataset.document}`, {
     method: "PATCH",
@@ -109,6 +163,8 @@ function reportErrors(task, where) {
     where.hidden = false;
     where.textContent = error.message;
     where.classList.add("error");
+    const bar = document.querySelector("#progress progress");
+    if (!bar.hasAttribute("value")) bar.value = 0; // stopped: no longer "in progress"
   });
 }
 
@@ -135,7 +191,13 @@ document.addEventListener("click", (event) => {
     row.hidden = true;
   } else if (button.dataset.delete) {
     reportErrors(remove(button), document.getElementById("status"));
+  } else if (button.dataset.replace) {
+    reportErrors(replaceVersion(button), button.closest("form").querySelector(".status"));
   }
+});
+
+document.addEventListener("change", (event) => {
+  if (event.target.matches("#upload [name=files]")) showPerFile(event.target);
 });
 
 document.querySelector(".passage.cited")?.scrollIntoView({ block: "center" });
