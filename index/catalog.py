@@ -83,6 +83,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
     created_at TEXT NOT NULL,
+    started_at TEXT,
     finished_at TEXT
 );
 CREATE TABLE IF NOT EXISTS job_files (
@@ -95,6 +96,10 @@ CREATE TABLE IF NOT EXISTS job_files (
     reason TEXT,
     document_id INTEGER,
     attempts INTEGER NOT NULL DEFAULT 0,
+    bytes INTEGER NOT NULL DEFAULT 0,
+    claimed_at TEXT,
+    seconds REAL,
+    progress TEXT,
     PRIMARY KEY (job_seq, ordinal)
 );
 CREATE TABLE IF NOT EXISTS sessions (

@@ -31,7 +31,7 @@ RUNNER_LOCK = "RUNNER.lock"
 MAX_ATTEMPTS = 3
 DONE = ("added", "skipped", "failed")
 FILE_COLUMNS = "j.id AS job_id, f.ordinal, f.filename, f.metadata, f.state, f.reason, "
-FILE_COLUMNS += "f.document_id, f.attempts"
+FILE_COLUMNS += "f.document_id, f.attempts, f.bytes, f.seconds, f.progress"
 
 
 @dataclass(frozen=True)
@@ -44,12 +44,16 @@ class QueuedFile:
     reason: str | None
     document_id: int | None
     attempts: int
+    bytes: int
+    seconds: float | None  # how long it took, once done
+    progress: dict | None  # while running: stage, done, total, eta_seconds (of the stage)
 
 
 @dataclass(frozen=True)
 class JobReport:
     id: str
     created_at: str
+    started_at: str | None
     finished_at: str | None
     files: list[QueuedFile]
 
@@ -59,9 +63,30 @@ class JobReport:
             return "finished"
         return "queued" if all(f.state == "queued" for f in self.files) else "running"
 
+    @property
+    def eta_seconds(self) -> float | None:
+        """Seconds left, from this job's own pace: the bytes still queued at the speed its
+        finished files went (bytes per second), plus what the file in hand says is left of
+        its stage. None until there is a pace to go by."""
+        if self.finished_at:
+            return None
+        in_hand = [f.progress.get("eta_seconds") for f in self.files if f.progress]
+        left = sum(eta for eta in in_hand if eta is not None)
+        queued = sum(f.bytes for f in self.files if f.state == "queued")
+        if not queued:
+            return round(left, 1) if any(eta is not None for eta in in_hand) else None
+        done = [f for f in self.files if f.state in DONE and f.seconds]
+        if not done:
+            return None
+        pace = sum(f.bytes for f in done) / sum(f.seconds for f in done)
+        return round(queued / pace + left, 1)
+
 
 def _file(row) -> QueuedFile:
-    return QueuedFile(**{**dict(row), "metadata": json.loads(row["metadata"])})
+    values = dict(row)
+    values["metadata"] = json.loads(values["metadata"])
+    values["progress"] = json.loads(values["progress"]) if values["progress"] else None
+    return QueuedFile(**values)
 
 
 def _now() -> str:
@@ -92,14 +117,23 @@ class JobQueue:
                 path = self.folder / job_id / str(ordinal) / name
                 path.parent.mkdir(parents=True)
                 _durable(path, upload)
+            sizes = [
+                (self.folder / job_id / str(n) / name).stat().st_size
+                for n, (name, _, _) in enumerate(uploads)
+            ]
             with self.catalog.transaction() as db:
                 seq = db.execute(
                     "INSERT INTO jobs (id, created_at) VALUES (?, ?)", (job_id, _now())
                 ).lastrowid
                 db.executemany(
-                    "INSERT INTO job_files (job_seq, ordinal, filename, metadata) "
-                    "VALUES (?, ?, ?, ?)",
-                    [(seq, n, name, json.dumps(meta)) for n, (name, _, meta) in enumerate(uploads)],
+                    "INSERT INTO job_files (job_seq, ordinal, filename, metadata, bytes) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (seq, n, name, json.dumps(meta), size)
+                        for n, ((name, _, meta), size) in enumerate(
+                            zip(uploads, sizes, strict=True)
+                        )
+                    ],
                 )
         except BaseException:
             shutil.rmtree(self.folder / job_id, ignore_errors=True)
@@ -116,9 +150,13 @@ class JobQueue:
             if row is None:
                 return None
             db.execute(
-                "UPDATE job_files SET state = 'running', attempts = attempts + 1 "
-                "WHERE job_seq = ? AND ordinal = ?",
-                tuple(row),
+                "UPDATE job_files SET state = 'running', attempts = attempts + 1, "
+                "claimed_at = ?, progress = NULL WHERE job_seq = ? AND ordinal = ?",
+                (_now(), *row),
+            )
+            db.execute(
+                "UPDATE jobs SET started_at = COALESCE(started_at, ?) WHERE seq = ?",
+                (_now(), row["job_seq"]),
             )
             return _file(
                 db.execute(
@@ -136,7 +174,8 @@ class JobQueue:
         with self.catalog.transaction() as db:
             seq = self._seq(db, file.job_id)
             db.execute(
-                "UPDATE job_files SET state = ?, reason = ?, document_id = ? "
+                "UPDATE job_files SET state = ?, reason = ?, document_id = ?, progress = NULL, "
+                "seconds = (julianday('now') - julianday(claimed_at)) * 86400 "
                 "WHERE job_seq = ? AND ordinal = ?",
                 (state, reason, document_id, seq, file.ordinal),
             )
@@ -145,12 +184,21 @@ class JobQueue:
         with suppress(OSError):  # not empty: other files of the job wait
             self.path(file).parent.parent.rmdir()
 
+    def note(self, file: QueuedFile, progress: dict) -> None:
+        """Where the runner is in a file: stage, done, total and that stage's ETA."""
+        with self.catalog.transaction() as db:
+            db.execute(
+                "UPDATE job_files SET progress = ? WHERE job_seq = ? AND ordinal = ? "
+                "AND state = 'running'",
+                (json.dumps(progress), self._seq(db, file.job_id), file.ordinal),
+            )
+
     def release(self, file: QueuedFile) -> None:
         """Put back a file a stopping runner could not finish (not counted as an attempt)."""
         with self.catalog.transaction() as db:
             db.execute(
-                "UPDATE job_files SET state = 'queued', attempts = attempts - 1 "
-                "WHERE job_seq = ? AND ordinal = ? AND state = 'running'",
+                "UPDATE job_files SET state = 'queued', attempts = attempts - 1, "
+                "progress = NULL WHERE job_seq = ? AND ordinal = ? AND state = 'running'",
                 (self._seq(db, file.job_id), file.ordinal),
             )
 
@@ -167,7 +215,9 @@ class JobQueue:
                     MAX_ATTEMPTS,
                 ),
             )
-            db.execute("UPDATE job_files SET state = 'queued' WHERE state = 'running'")
+            db.execute(
+                "UPDATE job_files SET state = 'queued', progress = NULL WHERE state = 'running'"
+            )
             for (seq,) in db.execute("SELECT seq FROM jobs WHERE finished_at IS NULL").fetchall():
                 self._close_if_done(db, seq)
         self._collect()
@@ -180,7 +230,7 @@ class JobQueue:
 
     def report(self, job_id: str) -> JobReport | None:
         jobs = self.catalog.query(
-            "SELECT id, created_at, finished_at FROM jobs WHERE id = ?", (job_id,)
+            "SELECT id, created_at, started_at, finished_at FROM jobs WHERE id = ?", (job_id,)
         )
         if not jobs:
             return None

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ingest.errors import KoshqonError
-from ingest.models import PreparedDocument
+from ingest.models import PreparedDocument, Progress
 
 from .catalog import Catalog, DocumentRecord
 from .embedder import Embedder
@@ -29,8 +29,10 @@ def reindex(
     data_dir: Path,
     embedder: Embedder,
     rebuild: Callable[[DocumentRecord, bytes], PreparedDocument],
+    progress: Progress | None = None,
 ) -> Iterator[DocumentRecord]:
-    """Rebuild every document with ``rebuild(record, original)``; yields each one done."""
+    """Rebuild every document with ``rebuild(record, original)``; yields each one done,
+    and reports each batch's passages encoded to ``progress``."""
     catalog = Catalog(data_dir / CATALOG_FILE)
     records = catalog.documents()
     catalog.close()
@@ -47,7 +49,7 @@ def reindex(
     store = Store(work, embedder)
     for start in range(0, len(records), BATCH):
         batch = records[start : start + BATCH]
-        store.restore(batch, [rebuild(r, originals.get(r.sha256)) for r in batch])
+        store.restore(batch, [rebuild(r, originals.get(r.sha256)) for r in batch], progress)
         yield from batch
     store.snapshot()  # the indexes, saved for the new catalog
     store.close()

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ingest.errors import DocumentNotFound, DuplicateContent, ModelMismatch
-from ingest.models import PreparedDocument
+from ingest.models import PreparedDocument, Progress
 
 from . import indexes as snapshots
 from .analysis import ANALYZER_VERSION, analyze
@@ -37,6 +37,7 @@ CATALOG_FILE = "catalog.sqlite"
 VERSIONS_STORED = "1"  # how passage links of language versions are computed (index/parallel.py)
 INDEX_DIR = "index"
 ORIGINALS_DIR = "originals"
+ENCODE_BATCH = 64  # passages encoded between two progress reports
 
 
 @dataclass(frozen=True)
@@ -251,12 +252,15 @@ class Store:
         self._snapshot_if_due()
 
     # --- writes ---------------------------------------------------------------------------
-    def add(self, document: PreparedDocument) -> AddResult:
+    def add(self, document: PreparedDocument, progress: Progress | None = None) -> AddResult:
         """Add a prepared document whole, or return the existing one with the same content."""
-        return self.add_many([document])[0]
+        return self.add_many([document], progress=progress)[0]
 
     def add_many(
-        self, documents: list[PreparedDocument], vectors: np.ndarray | None = None
+        self,
+        documents: list[PreparedDocument],
+        vectors: np.ndarray | None = None,
+        progress: Progress | None = None,
     ) -> list[AddResult]:
         """Add documents in one transaction, embedding all their passages in one batch, or
         taking their ``vectors`` (one row per passage, in order) computed elsewhere: the bulk
@@ -276,14 +280,19 @@ class Store:
             pending = list(new.values())
             if vectors is None:  # only documents not in the collection yet are encoded
                 fresh = [document for document, _ in pending]
-                pending = with_rows(fresh, passage_vectors(self.embedder, fresh))
+                pending = with_rows(fresh, passage_vectors(self.embedder, fresh, progress))
             results.update(self._insert(pending))
         return [results[document.sha256] for document in documents]
 
-    def restore(self, records: list[DocumentRecord], documents: list[PreparedDocument]) -> None:
+    def restore(
+        self,
+        records: list[DocumentRecord],
+        documents: list[PreparedDocument],
+        progress: Progress | None = None,
+    ) -> None:
         """Add rebuilt documents under the ids and dates of their catalog records (reindex)."""
         self._insert(
-            with_rows(documents, passage_vectors(self.embedder, documents)),
+            with_rows(documents, passage_vectors(self.embedder, documents, progress)),
             dict(zip((d.sha256 for d in documents), records, strict=True)),
         )
 
@@ -312,7 +321,9 @@ class Store:
             for sha, document_id in added.items()
         }
 
-    def replace(self, document_id: int, document: PreparedDocument) -> AddResult:
+    def replace(
+        self, document_id: int, document: PreparedDocument, progress: Progress | None = None
+    ) -> AddResult:
         """Swap a document's content for a new version under the same id, in one transaction;
         searches see the old passages or the new ones, never both or neither. The result's
         ``created`` is False when the content was already this document's."""
@@ -324,7 +335,7 @@ class Store:
         other = self.catalog.find_by_sha256(document.sha256)
         if other is not None:
             raise DuplicateContent(f"this content is already document {other.id} ({other.title})")
-        vectors = passage_vectors(self.embedder, [document])
+        vectors = passage_vectors(self.embedder, [document], progress)
         self.originals.put(document.sha256, document.original)
         with self._writing([document]) as db:
             self.catalog.replace_document(db, document_id, document, vectors, _terms(document))
@@ -356,12 +367,18 @@ class Store:
         return document
 
 
-def passage_vectors(embedder: Embedder, documents: list[PreparedDocument]) -> np.ndarray:
-    """Every passage's vector, in one batch (before any write, or on another machine)."""
-    return embedder.embed(
-        [passage_for_embedding(c.text, c.heading) for d in documents for c in d.chunks],
-        "passage",
-    )
+def passage_vectors(
+    embedder: Embedder, documents: list[PreparedDocument], progress: Progress | None = None
+) -> np.ndarray:
+    """Every passage's vector (before any write, or on another machine), encoded
+    ``ENCODE_BATCH`` at a time, each batch reported to ``progress``."""
+    texts = [passage_for_embedding(c.text, c.heading) for d in documents for c in d.chunks]
+    parts = [np.zeros((0, embedder.dim), dtype=np.float32)]
+    for start in range(0, len(texts), ENCODE_BATCH):
+        parts.append(embedder.embed(texts[start : start + ENCODE_BATCH], "passage"))
+        if progress:
+            progress("encoding", min(start + ENCODE_BATCH, len(texts)), len(texts))
+    return np.vstack(parts)
 
 
 def with_rows(documents: list[PreparedDocument], vectors: np.ndarray | None) -> list:

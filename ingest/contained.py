@@ -17,35 +17,31 @@ import resource
 import signal
 import subprocess
 import sys
+import threading
+from contextlib import suppress
 
 from .errors import KoshqonError, TooDemanding, UnreadableFile
-from .models import DEFAULT_BUDGET, Budget, Extracted, Limits, PageSpan
+from .models import DEFAULT_BUDGET, Budget, Extracted, Limits, PageSpan, Progress
 from .readers import extract, media_type_of
 
+PROGRESS_LINE = b'{"progress"'
 
-def read_contained(data: bytes, filename: str, budget: Budget = DEFAULT_BUDGET) -> Extracted:
-    """``readers.extract`` in a separate, limited process."""
+
+def read_contained(
+    data: bytes,
+    filename: str,
+    budget: Budget = DEFAULT_BUDGET,
+    progress: Progress | None = None,
+) -> Extracted:
+    """``readers.extract`` in a separate, limited process; its progress (pages read by
+    OCR) is passed on to ``progress`` as it comes."""
     media_type_of(filename)  # a wrong type is refused without starting anything
     if not data.strip():
         raise UnreadableFile("the file is empty")
-    try:
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "ingest.contained",
-                filename,
-                _to_json(budget),
-                str(os.getpid()),
-            ],
-            input=data,
-            capture_output=True,
-            timeout=budget.seconds,
-        )
-    except subprocess.TimeoutExpired:
-        raise TooDemanding(
-            f"reading it took over {budget.seconds:g} s (KOSHQON_PARSE_SECONDS)"
-        ) from None
+    command = [sys.executable, "-m", "ingest.contained", filename, _to_json(budget)]
+    done, timed_out = _run([*command, str(os.getpid())], data, budget.seconds, progress)
+    if timed_out:
+        raise TooDemanding(f"reading it took over {budget.seconds:g} s (KOSHQON_PARSE_SECONDS)")
     if done.returncode != 0:
         raise _failure(done, budget)
     found = json.loads(done.stdout)
@@ -58,6 +54,53 @@ def read_contained(data: bytes, filename: str, budget: Budget = DEFAULT_BUDGET) 
         ocr_pages=tuple(found["ocr_pages"]),
         ocr_doubtful=tuple(found["ocr_doubtful"]),
     )
+
+
+def _run(
+    command: list[str], data: bytes, seconds: float, progress: Progress | None
+) -> tuple[subprocess.CompletedProcess, bool]:
+    """The reading process to its end, killed after ``seconds``: its output, and whether
+    it ran out of time. Its progress lines on stderr go to ``progress`` as they come."""
+    child = subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    out_of_time = threading.Event()
+
+    def stop() -> None:
+        out_of_time.set()
+        child.kill()
+
+    def feed() -> None:
+        with suppress(BrokenPipeError):  # it ended early (refused the file, or was killed)
+            child.stdin.write(data)
+            child.stdin.close()
+
+    output: list[bytes] = []
+    helpers = [
+        threading.Thread(target=feed),
+        threading.Thread(target=lambda: output.append(child.stdout.read())),
+    ]
+    timer = threading.Timer(seconds, stop)
+    for thread in (*helpers, timer):
+        thread.start()
+    errors = []
+    for line in child.stderr:
+        if line.startswith(PROGRESS_LINE):
+            if progress:
+                progress(*json.loads(line)["progress"])
+        else:
+            errors.append(line)
+    child.wait()
+    timer.cancel()
+    for thread in helpers:
+        thread.join()
+    done = subprocess.CompletedProcess(command, child.returncode, output[0], b"".join(errors))
+    return done, out_of_time.is_set()
+
+
+def _report(stage: str, done: int, total: int) -> None:
+    """(In the reading process.) One progress line for the service to pass on."""
+    print(json.dumps({"progress": [stage, done, total]}), file=sys.stderr, flush=True)
 
 
 def _failure(done: subprocess.CompletedProcess, budget: Budget) -> KoshqonError:
@@ -101,7 +144,7 @@ def _main() -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
     os.nice(budget.niceness)
     try:
-        extracted = extract(sys.stdin.buffer.read(), filename, budget.limits)
+        extracted = extract(sys.stdin.buffer.read(), filename, budget.limits, _report)
     except (KoshqonError, MemoryError, RecursionError) as error:
         kind = type(error).__name__ if not isinstance(error, RecursionError) else "MemoryError"
         print(json.dumps({"kind": kind, "message": str(error)}), file=sys.stderr)

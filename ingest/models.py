@@ -6,7 +6,12 @@ catalog stores), so every chunk can be traced back to the exact place it came fr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+# what a long step reports as it goes: (stage, done, total), e.g. ("reading", 3, 22) for the
+# third of 22 pages read by OCR, or ("encoding", 64, 300) for passages encoded
+Progress = Callable[[str, int, int], None]
 
 DOC_TYPES = ("law", "study", "report", "article", "guide", "glossary", "other")
 

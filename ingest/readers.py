@@ -17,7 +17,7 @@ from pathlib import PurePath
 
 from . import ocr
 from .errors import UnreadableFile, UnsupportedFileType
-from .models import DEFAULT_LIMITS, Extracted, Limits, PageSpan
+from .models import DEFAULT_LIMITS, Extracted, Limits, PageSpan, Progress
 from .normalize import normalize_text
 
 PAGE_SEPARATOR = "\n\n"
@@ -229,8 +229,9 @@ def read_docx(data: bytes, limits: Limits) -> RawText:
     )
 
 
-def read_pdf(data: bytes, limits: Limits) -> RawText:
-    """Text of each page with pypdf; PDFs encrypted with an empty password are opened."""
+def read_pdf(data: bytes, limits: Limits, progress: Progress | None = None) -> RawText:
+    """Text of each page with pypdf; PDFs encrypted with an empty password are opened.
+    Pages read by OCR are reported to ``progress`` one by one (the slow part)."""
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -261,7 +262,7 @@ def read_pdf(data: bytes, limits: Limits) -> RawText:
         match = re.match(r"D?:?(\d{4})", str(created or ""))
         year = int(match.group(1)) if match else None
     undecodable = {number for number, text in enumerate(texts) if _undecodable(text)}
-    texts, ocr_pages, doubtful = _with_ocr(data, texts, undecodable)
+    texts, ocr_pages, doubtful = _with_ocr(data, texts, undecodable, progress)
     return RawText(
         texts,
         True,
@@ -279,7 +280,7 @@ def _letters(text: str) -> int:
 
 
 def _with_ocr(
-    data: bytes, texts: list[str], undecodable: set[int]
+    data: bytes, texts: list[str], undecodable: set[int], progress: Progress | None
 ) -> tuple[list[str], tuple[int, ...], tuple[int, ...]]:
     """Pages whose text layer is garbage or nearly empty are read by OCR where Tesseract is
     installed (else they read as empty or as what little they had); OCR text replaces the
@@ -291,7 +292,9 @@ def _with_ocr(
         return texts, (), ()
     read, doubtful = [], []
     try:
-        for number, reading in ocr.read_pages(data, thin, undecodable):
+        for done, (number, reading) in enumerate(ocr.read_pages(data, thin, undecodable), 1):
+            if progress:
+                progress("reading", done, len(thin))
             if _letters(reading.text) > _letters(texts[number]):
                 texts[number] = reading.text
                 read.append(number + 1)
@@ -338,12 +341,16 @@ def media_type_of(filename: str) -> str:
     return READERS[suffix][0]
 
 
-def extract(data: bytes, filename: str, limits: Limits = DEFAULT_LIMITS) -> Extracted:
-    """Read and normalise a file; pages are joined by a blank line and keep their numbers."""
+def extract(
+    data: bytes, filename: str, limits: Limits = DEFAULT_LIMITS, progress: Progress | None = None
+) -> Extracted:
+    """Read and normalise a file; pages are joined by a blank line and keep their numbers.
+    A PDF reports its pages read by OCR to ``progress``."""
     media_type_of(filename)
     if not data.strip():
         raise UnreadableFile("the file is empty")
-    raw = READERS[PurePath(filename).suffix.lower()][1](data, limits)
+    read = READERS[PurePath(filename).suffix.lower()][1]
+    raw = read(data, limits, progress) if read is read_pdf else read(data, limits)
     text, spans = "", []
     for number, page in enumerate(raw.pages, start=1):
         cleaned = normalize_text(page)

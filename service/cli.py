@@ -35,6 +35,7 @@ data_dir_option = click.option(
 
 
 LIST_EVERY_FILE_UP_TO = 50  # larger runs list only their failures
+STAGES = {"reading": "OCR page", "encoding": "passage"}  # what a file's progress counts
 
 
 @contextmanager
@@ -110,7 +111,11 @@ def ingest(
     files = files_of(paths)
     outcomes, counts = [], Counter()
     with tqdm(total=len(files), unit="file", desc="Ingesting", file=sys.stderr) as progress:
-        for outcome in koshqon.ingest(files, metadata, replace):
+
+        def within_file(stage: str, done: int, total: int) -> None:
+            progress.set_postfix_str(f"{STAGES[stage]} {done}/{total}")
+
+        for outcome in koshqon.ingest(files, metadata, replace, within_file):
             outcomes.append(outcome)
             counts[outcome.status] += 1
             progress.set_postfix_str(
@@ -523,12 +528,55 @@ def reindex(data_dir) -> None:
 
     from .core import reindex as rebuild
 
-    total = Catalog(data_dir / CATALOG_FILE).counts()[0]
-    progress = tqdm(total=total, unit="doc", desc="Reindexing", file=sys.stderr)
-    with explained(), progress:
-        for _ in rebuild(Settings(data_dir=data_dir)):
-            progress.update()
-    click.echo(f"Reindexed {total} documents in {data_dir}.")
+    documents, passages = Catalog(data_dir / CATALOG_FILE).counts()
+    # counted in passages, so that its ETA holds for collections of long and short texts
+    # (with a new passage size the count is the old one's, approximately)
+    bar = tqdm(total=passages, unit="passage", desc="Reindexing", file=sys.stderr)
+    encoded = {"series": (0, 0)}  # (done, total) of the batch being encoded
+
+    def report(stage: str, done: int, total: int) -> None:
+        if stage == "reading":
+            bar.set_postfix_str(f"OCR page {done}/{total}")
+            return
+        previous, of = encoded["series"]
+        bar.update(done - previous if done > previous and previous < of else done)
+        encoded["series"] = (done, total)
+
+    with explained(), bar:
+        for _ in rebuild(Settings(data_dir=data_dir), report):
+            pass
+    click.echo(f"Reindexed {documents} documents in {data_dir}.")
+
+
+@cli.group()
+def jobs() -> None:
+    """Batches of files queued through the API (POST /jobs)."""
+
+
+@jobs.command("show")
+@click.argument("job_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the HTTP JSON response.")
+@data_dir_option
+def jobs_show(job_id, as_json, data_dir) -> None:
+    """A job's progress, time left and each file's outcome (GET /jobs/ID)."""
+    from index.queue import QUEUE_DIR, JobQueue
+
+    from .api.routes.jobs import status
+
+    report = JobQueue(catalog_of(data_dir), data_dir / QUEUE_DIR).report(job_id)
+    if report is None:
+        raise click.ClickException(f"no job with id {job_id} (or its report expired)")
+    job = status(report)
+    if as_json:
+        click.echo(job.model_dump_json(indent=2))
+        return
+    left = f", about {job.eta_seconds / 60:.0f} min left" if job.eta_seconds is not None else ""
+    click.echo(f"{job.state}: {job.done} of {job.total} files done, {job.failed} failed{left}")
+    if job.current:
+        c = job.current
+        click.echo(f"  now      {c.filename}: {STAGES[c.stage]} {c.done}/{c.total}")
+    for r in job.results:
+        click.echo(f"  {r.status:<8} {r.filename}" + (f": {r.reason}" if r.reason else ""))
 
 
 @cli.group()

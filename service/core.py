@@ -29,7 +29,7 @@ from ingest.errors import (
     PageNotFound,
 )
 from ingest.language import SUPPORTED_LANGUAGES
-from ingest.models import DOC_TYPES, Extracted, Metadata, PreparedDocument
+from ingest.models import DOC_TYPES, Extracted, Metadata, PreparedDocument, Progress
 from ingest.pipeline import prepare, sha256_of
 from ingest.readers import READERS, media_type_of
 
@@ -213,9 +213,11 @@ def encode_files(
         yield from flush()
 
 
-def reader(settings: Settings) -> Callable[[bytes, str], Extracted]:
+def reader(
+    settings: Settings, progress: Progress | None = None
+) -> Callable[[bytes, str], Extracted]:
     """Files from outside are read in a separate, limited process (ingest/contained.py)."""
-    return partial(read_contained, budget=settings.budget)
+    return partial(read_contained, budget=settings.budget, progress=progress)
 
 
 def model_and_chunker(settings: Settings) -> tuple[Embedder, Chunker]:
@@ -232,15 +234,17 @@ def model_and_chunker(settings: Settings) -> tuple[Embedder, Chunker]:
     return embedder, Chunker(embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap)
 
 
-def reindex(settings: Settings) -> Iterator[DocumentRecord]:
+def reindex(settings: Settings, progress: Progress | None = None) -> Iterator[DocumentRecord]:
     """Rebuild the collection from its stored originals with the configured model and
-    passage size (see index/reindex.py); yields each document as it is done."""
+    passage size (see index/reindex.py); yields each document as it is done, and reports
+    pages read by OCR and passages encoded to ``progress``."""
     embedder, chunker = model_and_chunker(settings)
+    read = reader(settings, progress)
 
     def rebuild(record: DocumentRecord, data: bytes) -> PreparedDocument:
-        return prepare(data, record.filename, metadata_of(record), chunker, reader(settings))
+        return prepare(data, record.filename, metadata_of(record), chunker, read)
 
-    return rebuild_from_originals(settings.data_dir, embedder, rebuild)
+    return rebuild_from_originals(settings.data_dir, embedder, rebuild, progress)
 
 
 def recorded_model(settings: Settings) -> ModelNotLoaded | None:
@@ -274,15 +278,23 @@ class Koshqon:
         self.store.close()
 
     # --- documents ---------------------------------------------------------------------------
-    def add_file(self, data: bytes, filename: str, metadata: Metadata | None = None) -> AddResult:
-        """Add one file's content, whole or not at all; identical content is not added twice."""
+    def add_file(
+        self,
+        data: bytes,
+        filename: str,
+        metadata: Metadata | None = None,
+        progress: Progress | None = None,
+    ) -> AddResult:
+        """Add one file's content, whole or not at all; identical content is not added twice.
+        Pages read by OCR and passages encoded are reported to ``progress``."""
         check_file(data, filename, self.settings)
         existing = self.store.catalog.find_by_sha256(sha256_of(data))
         if existing:
             return AddResult(existing, created=False)
         metadata = validated(metadata or Metadata())
-        prepared = prepare(data, filename, metadata, self.chunker, reader(self.settings))
-        return self._linked(self.store.add(prepared))
+        read = reader(self.settings, progress)
+        prepared = prepare(data, filename, metadata, self.chunker, read)
+        return self._linked(self.store.add(prepared, progress))
 
     def _linked(self, result: AddResult) -> AddResult:
         """A new document that is another language's version of one here gets its articles
@@ -308,7 +320,12 @@ class Koshqon:
             yield [self._linked(result) for result in self.store.add_many(documents, vectors)]
 
     def replace_file(
-        self, document_id: int, data: bytes, filename: str, metadata: Metadata | None = None
+        self,
+        document_id: int,
+        data: bytes,
+        filename: str,
+        metadata: Metadata | None = None,
+        progress: Progress | None = None,
     ) -> AddResult:
         """A new version of a document: same id, new content, its metadata kept unless given
         anew; ``created`` is False when the content is unchanged."""
@@ -318,10 +335,13 @@ class Koshqon:
             raise DocumentNotFound(f"no document with id {document_id}")
         kept = replace(metadata_of(old), language=None)  # detected anew from the new text
         metadata = validated(merge(kept, metadata))
-        prepared = prepare(data, filename, metadata, self.chunker, reader(self.settings))
-        return self.store.replace(document_id, prepared)
+        read = reader(self.settings, progress)
+        prepared = prepare(data, filename, metadata, self.chunker, read)
+        return self.store.replace(document_id, prepared, progress)
 
-    def _add_or_replace(self, path: Path, metadata: Metadata | None, replace: bool) -> FileOutcome:
+    def _add_or_replace(
+        self, path: Path, metadata: Metadata | None, replace: bool, progress: Progress | None
+    ) -> FileOutcome:
         data = path.read_bytes()
         if replace:
             named = self.store.catalog.find_by_filename(path.name)
@@ -331,12 +351,12 @@ class Koshqon:
                     f"({', '.join(str(d.id) for d in named)}); replace one by its id"
                 )
             if named:
-                result = self.replace_file(named[0].id, data, path.name, metadata)
+                result = self.replace_file(named[0].id, data, path.name, metadata, progress)
                 if result.created:
                     return FileOutcome(path, "replaced", None, result.document)
                 reason = f"identical to document {result.document.id}"
                 return FileOutcome(path, "unchanged", reason, result.document)
-        result = self.add_file(data, path.name, metadata)
+        result = self.add_file(data, path.name, metadata, progress)
         if result.created:
             return FileOutcome(path, "added", None, result.document)
         reason = f"already in the collection as document {result.document.id}"
@@ -347,10 +367,12 @@ class Koshqon:
         files: list[tuple[Path, Metadata | None, str | None]],
         metadata: Metadata | None = None,
         replace: bool = False,
+        progress: Progress | None = None,
     ) -> Iterator[FileOutcome]:
         """Add the files from ``files_to_ingest`` one by one; a bad file is reported and the
         rest go on. Metadata given here overrides the folder's sidecar, field by field. With
-        ``replace``, a file named like a document in the collection is its new version."""
+        ``replace``, a file named like a document in the collection is its new version.
+        Each file's pages read by OCR and passages encoded go to ``progress``."""
         for path, sidecar, skip in files:
             if skip:
                 yield FileOutcome(path, "skipped", skip)
@@ -358,7 +380,7 @@ class Koshqon:
             try:
                 if not path.is_file():
                     raise KoshqonError("no such file or folder")
-                yield self._add_or_replace(path, merge(sidecar, metadata), replace)
+                yield self._add_or_replace(path, merge(sidecar, metadata), replace, progress)
             except (KoshqonError, OSError) as error:
                 yield FileOutcome(path, "failed", str(error))
 

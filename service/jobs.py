@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from dataclasses import asdict
 from typing import BinaryIO
 
@@ -19,11 +20,37 @@ from ingest.models import Metadata
 from .core import Koshqon, metadata_from
 
 STOP_GRACE_S = 3.0
+NOTE_EVERY_S = 1.0  # a file's progress is written to its queue row at most this often
 IDLE_POLL_S = 2.0  # how often an idle runner looks for jobs queued by another process
 
 
 def _given(metadata: Metadata | None) -> dict:
     return {k: v for k, v in asdict(metadata or Metadata()).items() if v is not None}
+
+
+class NotedProgress:
+    """A file's progress (pages read by OCR, passages encoded) noted in its queue row, at
+    most once a second, with the ETA of the stage in hand from that stage's own pace."""
+
+    def __init__(self, queue: JobQueue, file: QueuedFile):
+        self.queue, self.file = queue, file
+        self.series: tuple[str, int] | None = None
+        self.started = self.last = time.monotonic()
+        self.noted = 0.0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if (stage, total) != self.series:  # a new stage began when the last one reported
+            self.series, self.started = (stage, total), self.last
+        self.last = now
+        if now - self.noted < NOTE_EVERY_S and done < total:
+            return
+        self.noted = now
+        eta = (now - self.started) / done * (total - done) if done else None
+        progress = {"stage": stage, "done": done, "total": total}
+        self.queue.note(
+            self.file, progress | {"eta_seconds": None if eta is None else round(eta, 1)}
+        )
 
 
 class JobNotFound(KoshqonError):
@@ -96,7 +123,8 @@ class Jobs:
                 self.queue.finish(file, "failed", "the stored upload is missing", None)
                 continue
             metadata = metadata_from(file.metadata)
-            [outcome] = self.koshqon.ingest([(path, None, None)], metadata)
+            noted = NotedProgress(self.queue, file)
+            [outcome] = self.koshqon.ingest([(path, None, None)], metadata, progress=noted)
             document_id = outcome.document.id if outcome.document else None
             self.queue.finish(file, outcome.status, outcome.reason, document_id)
             self._current = None

@@ -182,6 +182,16 @@ class FileResult(Model):
     document_id: int | None
 
 
+class FileProgress(Model):
+    filename: str
+    stage: Literal["reading", "encoding"] = Field(
+        description="reading: pages read by OCR; encoding: passages turned into vectors."
+    )
+    done: int
+    total: int
+    eta_seconds: float | None = Field(description="Left of this stage, at its pace so far.")
+
+
 class JobStatus(Model):
     id: str
     state: Literal["queued", "running", "finished"]
@@ -193,6 +203,11 @@ class JobStatus(Model):
     done: int = Field(description="Files processed so far.")
     failed: int
     results: list[FileResult] = Field(description="One per file processed, in order.")
+    current: FileProgress | None = Field(description="The file being added, and how far.")
+    eta_seconds: float | None = Field(
+        description="Seconds left: the bytes still queued at the pace of the files done, plus "
+        "what is left of the file in hand; null until there is a pace to go by."
+    )
 
 
 class Health(Model):

@@ -13,7 +13,7 @@ from ingest.models import Metadata
 
 from ...core import merge, too_large, validated
 from ..deps import DENIED, KoshqonDep, Librarian, Reader
-from ..schemas import DocumentUpdate, FileResult, JobStatus, Problem
+from ..schemas import DocumentUpdate, FileProgress, FileResult, JobStatus, Problem
 from .documents import ERRORS, MetadataForm, upload_name
 
 PER_FILE = TypeAdapter(list[DocumentUpdate])
@@ -26,7 +26,11 @@ def status(job: JobReport) -> JobStatus:
         for f in job.files
         if f.state in DONE
     ]
+    running = [f for f in job.files if f.progress]
+    current = FileProgress(filename=running[0].filename, **running[0].progress) if running else None
     return JobStatus(
+        current=current,
+        eta_seconds=job.eta_seconds,
         id=job.id,
         state=job.state,
         created_at=job.created_at,

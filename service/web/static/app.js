@@ -46,11 +46,18 @@ function showOutcomes(progress, results) {
   );
 }
 
+// Files done, the file in hand (page read by OCR, or passage encoded) and the time left.
 function showJob(progress, job) {
   const bar = progress.querySelector("progress");
+  const current = job.current;
   bar.max = job.total;
-  bar.value = job.done;
-  progress.querySelector(".summary").textContent = format(ui.progress, job);
+  bar.value = job.done + (current ? current.done / current.total : 0) * 0.99;
+  const parts = [format(ui.progress, job)];
+  if (current) parts.push(format(ui["stage_" + current.stage], current));
+  if (job.eta_seconds !== null) {
+    parts.push(format(ui.eta, { minutes: Math.max(1, Math.round(job.eta_seconds / 60)) }));
+  }
+  progress.querySelector(".summary").textContent = parts.join(" · ");
   showOutcomes(progress, job.results);
 }
 
