@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
 from fastapi.testclient import TestClient
 from test_cli import run  # noqa: F401 (a fixture)
 from test_server import QUESTIONS
 
 from service.api.app import create_app
 from service.config import Settings
+
+pytestmark = pytest.mark.slow  # a real server backed up and restored
 
 NOTE = ("note.txt", "Кандас — этнический казах, вернувшийся на родину.".encode(), "text/plain")
 

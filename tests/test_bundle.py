@@ -93,6 +93,7 @@ def test_vectors_that_are_not_unit_vectors_or_from_another_model_are_refused(tmp
         next(read_bundle(tmp_path / "notes.zip", MODEL.model_id, MODEL.dim))
 
 
+@pytest.mark.slow
 def test_koshqon_encode_then_import_with_the_real_model(run, tmp_path, library_dir):  # noqa: F811
     """The corpus encoded into a bundle by one command and imported by another is the
     collection that ingesting it makes: same passages, same vectors, found alike."""
@@ -111,5 +112,3 @@ def test_koshqon_encode_then_import_with_the_real_model(run, tmp_path, library_d
     vectors = [np.frombuffer(r[4], np.float32) for r in mine]
     expected = [np.frombuffer(r[4], np.float32) for r in theirs]
     assert np.allclose(vectors, expected, atol=1e-5)
-    searched = run("search", "кандастар", "--json")
-    assert searched.returncode == 0 and "кандас" in searched.stdout.lower()

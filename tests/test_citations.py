@@ -1,14 +1,12 @@
 """Citations to take away (service/citations.py): a legal act cited by title, year and
 article, a study author–date, and BibTeX, RIS and CSV a reference manager or a spreadsheet
-reads; from the API, the CLI and a real search."""
+reads; from the API and a real search (the CLI: tests/test_server.py)."""
 
 from __future__ import annotations
 
 import csv
 import io
 from datetime import date
-
-from test_cli import run  # noqa: F401 (a fixture)
 
 from index.catalog import DocumentRecord
 from service.citations import Cited, export
@@ -84,13 +82,3 @@ def test_a_search_and_a_document_are_exported_from_the_api(library):
     assert bibtex.startswith("@") and f"koshqon{document}," in bibtex
     bad = library.get(f"/documents/{document}/citation", params={"format": "docx"})
     assert bad.status_code == 422
-
-
-def test_the_cli_exports_the_same(run, tmp_path):  # noqa: F811
-    (tmp_path / "incoming").mkdir()
-    (tmp_path / "incoming" / "note.txt").write_text("Кандас — этникалық қазақ.", encoding="utf-8")
-    assert run("ingest", str(tmp_path / "incoming")).returncode == 0
-    cited = run("docs", "cite", "1", "--format", "ris")
-    assert cited.returncode == 0 and cited.stdout.startswith("TY  - GEN"), cited.stderr
-    found = run("search", "кандас", "--k", "1", "--citations", "text")
-    assert found.returncode == 0 and found.stdout.count("\n") == 1, found.stderr

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+pytestmark = pytest.mark.slow  # the Constitution in three languages, ingested
+
 ARTICLE_LABEL = {"kk": "{}-бап", "ru": "Статья {}", "en": "Article {}"}
 
 QUESTIONS = [

@@ -23,6 +23,8 @@ from ingest.models import Budget
 from ingest.readers import extract
 from service.config import Settings
 
+pytestmark = pytest.mark.slow  # a real server fed hostile files
+
 
 def pdf_declaring(pages: int) -> bytes:
     """A 600 KB PDF whose page tree declares (and lists) ``pages`` pages: one page, over

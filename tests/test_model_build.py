@@ -343,6 +343,7 @@ def test_losing_a_build_race_keeps_the_winners_folder(tmp_path, monkeypatch):
     assert [path.name for path in tmp_path.iterdir()] == [DEFAULT_MODEL_ID]
 
 
+@pytest.mark.slow
 def test_the_int8_onnx_runtime_gives_nearly_the_float32_vectors_and_same_counts(model_dir):
     """The default CPU runtime (index/onnx_encoder.py) against torch in float32: what it
     costs in retrieval is measured by `python -m evaluation` (docs/evaluation.md)."""

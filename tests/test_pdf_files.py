@@ -10,6 +10,8 @@ from ingest import ocr
 from ingest.errors import UnreadableFile
 from ingest.readers import extract
 
+pytestmark = pytest.mark.slow  # real PDFs of ../shared/corpora, OCR included
+
 MESSY = "pdf/pdf_messy/"
 CYRILLIC = "pdf/pdf_cyrillic/"
 LARGE = "pdf/pdf_large/"

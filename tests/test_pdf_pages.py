@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import need_corpora
+
+pytestmark = pytest.mark.slow  # real PDFs of ../shared/corpora
 
 
 def add_pdf(client, name: str) -> dict:

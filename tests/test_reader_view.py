@@ -22,6 +22,8 @@ from service.api.app import create_app
 from service.config import Settings
 from service.core import Koshqon
 
+pytestmark = pytest.mark.slow  # the laws and the Constitution, ingested
+
 ROOT = Path(__file__).resolve().parent.parent
 LAWS = CORPORA / "legal" / "kz_laws_ru_kk"
 

@@ -15,6 +15,8 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from service.api.app import create_app
 from service.config import Settings
 
+pytestmark = pytest.mark.slow  # schemathesis: 40 generated requests per operation
+
 EXAMPLES = 40  # per operation: about a minute in all with the real model
 
 

@@ -12,7 +12,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 from conftest import free_port
+
+pytestmark = pytest.mark.slow  # real `koshqon serve` processes
 
 ROOT = Path(__file__).resolve().parent.parent
 KOSHQON = Path(sys.executable).with_name("koshqon")
@@ -125,6 +128,22 @@ def test_a_running_server_answers_curl_the_cli_and_the_api_page_offline(settings
             env=env,
         )
         assert asked.returncode == 0 and "[1]" in asked.stdout, asked.stderr
+        for command, start in (
+            (["search", "кандас", "--citations", "ris", "--k", "2"], "TY  - "),
+            (["search", "кандас", "--lang", "de"], ""),  # refused by the server: 422
+        ):
+            done = subprocess.run(
+                [*cli[:1], *command, *cli[1:]], capture_output=True, text=True, env=env
+            )
+            if start:
+                assert done.returncode == 0 and done.stdout.startswith(start), done.stderr
+            else:
+                assert done.returncode == 1 and "no passages in de" in done.stderr
+        cited = subprocess.run(  # read from the catalog (the model named, never loaded)
+            [*cli[:1], "docs", "cite", "1", "--format", "bibtex", *cli[1:]],
+            capture_output=True, text=True, env={"PATH": env["PATH"]},
+        )  # fmt: skip
+        assert cited.stdout.startswith("@misc{koshqon1,"), cited.stderr
 
         page = client.get("/docs").text
         assert "http://" not in page and "https://" not in page

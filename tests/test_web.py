@@ -192,6 +192,7 @@ def browser_page():
         browser.close()
 
 
+@pytest.mark.slow
 def test_a_librarian_and_a_reader_in_a_real_browser(settings, browser_page, tmp_path):
     page, expect = browser_page
     screenshots = DOCS_SCREENSHOTS if os.environ.get("KOSHQON_SCREENSHOTS") else tmp_path
