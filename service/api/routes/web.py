@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Cookie, Depends, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 
@@ -188,6 +188,12 @@ def library_page(
         doc_types=DOC_TYPES,
         accept=",".join(sorted(READERS)),
     )
+
+
+@router.get("/favicon.ico")
+def favicon() -> FileResponse:
+    """Browsers ask for it whatever the page says."""
+    return FileResponse(WEB / "static" / "favicon.svg", media_type="image/svg+xml")
 
 
 @router.get("/signin", response_class=HTMLResponse)
