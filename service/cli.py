@@ -425,6 +425,33 @@ def serve(host, port, allow_anonymous_writes, data_dir) -> None:
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
+@cli.command()
+@data_dir_option
+def worker(data_dir) -> None:
+    """Add the files of queued jobs (POST /jobs) in this process, until stopped.
+
+    One process runs a data folder's queue at a time: `koshqon serve` runs it itself
+    unless a worker does, and takes it over within seconds when the worker stops. SIGTERM
+    stops within seconds; a file not finished by then is added on the next start."""
+    import signal
+    import threading
+
+    from .jobs import Jobs
+
+    koshqon = open_koshqon(data_dir)
+    progress = logging.getLogger("koshqon.jobs")
+    progress.addHandler(logging.StreamHandler(sys.stdout))
+    progress.setLevel(logging.INFO)
+    jobs = Jobs(koshqon)
+    stop = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())
+    click.echo(f"Adding the queued files of {data_dir}; stop with Ctrl-C.", err=True)
+    stop.wait()
+    if jobs.close():
+        koshqon.close()
+
+
 def catalog_of(data_dir: Path):
     """The catalog alone, for commands that need no model (keys)."""
     from index.catalog import Catalog

@@ -1,12 +1,14 @@
 """Ingestion jobs: a batch of uploads is answered at once (202) and added in the background,
-one file after another, by the data folder's runner (a thread of `koshqon serve`, or
-`koshqon worker`). Jobs are kept in the catalog (index/queue.py): a restart resumes them,
-and GET /jobs/{id} reports each file's outcome until the report expires
-(KOSHQON_JOB_REPORT_DAYS). Stopping takes at most ``STOP_GRACE_S`` plus the time to close:
-a file that is not done by then is put back and added on the next start."""
+one file after another, by the data folder's runner: a thread of `koshqon worker` if one
+runs, else of `koshqon serve`, which takes over when the worker stops. Jobs are kept in
+the catalog (index/queue.py): a restart resumes them, and GET /jobs/{id} reports each
+file's outcome until the report expires (KOSHQON_JOB_REPORT_DAYS). Stopping takes at most
+``STOP_GRACE_S`` plus the time to close: a file that is not done by then is put back and
+added on the next start."""
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -19,6 +21,7 @@ from ingest.models import Metadata
 
 from .core import Koshqon, metadata_from
 
+log = logging.getLogger("koshqon.jobs")
 STOP_GRACE_S = 3.0
 NOTE_EVERY_S = 1.0  # a file's progress is written to its queue row at most this often
 IDLE_POLL_S = 2.0  # how often an idle runner looks for jobs queued by another process
@@ -127,6 +130,10 @@ class Jobs:
             [outcome] = self.koshqon.ingest([(path, None, None)], metadata, progress=noted)
             document_id = outcome.document.id if outcome.document else None
             self.queue.finish(file, outcome.status, outcome.reason, document_id)
+            log.info(
+                "job %s file %d %s: %s%s", file.job_id, file.ordinal, file.filename,
+                outcome.status, f" ({outcome.reason})" if outcome.reason else "",
+            )  # fmt: skip
             self._current = None
             if self.queue.report(file.job_id).finished_at:
                 self.queue.expire(self.koshqon.settings.job_report_days)

@@ -210,3 +210,40 @@ def test_a_real_server_killed_or_stopped_mid_job_resumes_it(tmp_path, models_dir
         assert [r["status"] for r in job["results"]] == ["added"]
         health = client.get("/health").json()
         assert (health["status"], health["documents"]) == ("ok", 7)
+
+
+@pytest.mark.slow
+def test_a_worker_runs_the_queue_and_the_server_takes_over_when_it_is_killed(tmp_path, models_dir):
+    """`koshqon worker` adds the files a server queues; killed with -9 in a job, the
+    server takes the queue over and finishes the job, losing nothing."""
+    import threading
+
+    from test_server import KOSHQON
+
+    settings = Settings(data_dir=tmp_path / "data", models_dir=models_dir)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "KOSHQON_MODELS_DIR": str(models_dir)}
+    worker = subprocess.Popen(
+        [str(KOSHQON), "worker", "--data-dir", str(settings.data_dir)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert "Adding the queued files" in worker.stderr.readline()
+    worker_log: list[str] = []
+    threading.Thread(target=lambda: worker_log.extend(worker.stdout), daemon=True).start()
+    try:
+        with server(settings) as client:
+            files = [("files", (name, data.read())) for name, data, _ in map(note, range(2))]
+            first = client.post("/jobs", files=files).json()
+            wait_for(client, first["id"], lambda job: job["state"] == "finished")
+            time.sleep(0.5)
+            assert [line.split(": ")[-1].strip() for line in worker_log] == ["added"] * 2
+            files = [("files", (name, data.read())) for name, data, _ in map(note, range(2, 8))]
+            second = client.post("/jobs", files=files).json()
+            wait_for(client, second["id"], lambda job: job["done"] >= 1)
+            worker.kill()
+            second = wait_for(client, second["id"], lambda job: job["state"] == "finished")
+            assert {r["status"] for r in second["results"]} <= {"added", "skipped"}
+            health = client.get("/health").json()
+            assert (health["status"], health["documents"]) == ("ok", 8)
+    finally:
+        worker.kill()
+        worker.wait()
