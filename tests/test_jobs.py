@@ -226,7 +226,8 @@ def test_a_worker_runs_the_queue_and_the_server_takes_over_when_it_is_killed(tmp
         [str(KOSHQON), "worker", "--data-dir", str(settings.data_dir)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    assert "Adding the queued files" in worker.stderr.readline()
+    # ready once it says so (after preparing the model, the first time)
+    assert any("Adding the queued files" in line for line in worker.stderr)
     worker_log: list[str] = []
     threading.Thread(target=lambda: worker_log.extend(worker.stdout), daemon=True).start()
     try:
