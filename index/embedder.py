@@ -112,9 +112,13 @@ class ModelNotLoaded:
         self.model_id, self.dim = model_id, dim
 
     def embed(self, texts: list[str], kind: Kind) -> np.ndarray:
-        raise KoshqonError("this collection was opened without its model (a bug: report it)")
+        raise self._not_loaded()
 
-    count_tokens = embed
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        raise self._not_loaded()
+
+    def _not_loaded(self) -> KoshqonError:
+        return KoshqonError("this collection was opened without its model (a bug: report it)")
 
 
 Encoder = Literal["onnx-int8", "torch"]
