@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.machine import describe
+from benchmarks.machine import describe, started
 from benchmarks.throughput import ROOT
 
 RUNS = 5
@@ -46,8 +46,6 @@ def timed(source: Path, args: list[str], env: dict) -> float:
 
 
 def serve(source: Path, env: dict, port: int) -> subprocess.Popen:
-    import httpx
-
     command = [sys.executable, "-c", "from service.cli import main; main()"]
     server = subprocess.Popen(
         [*command, "serve", "--port", str(port)],
@@ -56,13 +54,7 @@ def serve(source: Path, env: dict, port: int) -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    for _ in range(600):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
-                return server
-        except httpx.TransportError:
-            time.sleep(0.5)
-    raise RuntimeError("the server did not start")
+    return started(server, port)
 
 
 def measure(source: Path) -> dict[str, float]:

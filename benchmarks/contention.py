@@ -22,7 +22,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.machine import describe, percentile
+from benchmarks.machine import describe, percentile, started
 from benchmarks.throughput import CORPORA, QUERIES, ROOT
 
 JOB = [
@@ -48,15 +48,7 @@ def serve(data_dir: Path, port: int, niceness: int) -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    for _ in range(600):
-        if process.poll() is not None:
-            raise RuntimeError(f"the server ended with status {process.returncode}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.5)
-    raise RuntimeError("the server did not start")
+    return started(process, port)
 
 
 def latencies(client: httpx.Client, until) -> list[float]:

@@ -27,6 +27,7 @@ from typing import BinaryIO
 from .catalog import Catalog
 
 QUEUE_DIR = "queue"
+UPLOAD_NAME = "upload"
 RUNNER_LOCK = "RUNNER.lock"
 MAX_ATTEMPTS = 3
 DONE = ("added", "skipped", "failed")
@@ -66,8 +67,9 @@ class JobReport:
     @property
     def eta_seconds(self) -> float | None:
         """Seconds left, from this job's own pace: the bytes still queued at the speed its
-        finished files went (bytes per second), plus what the file in hand says is left of
-        its stage. None until there is a pace to go by."""
+        added files went (bytes per second; a duplicate skipped at once says nothing of
+        it), plus what the file in hand says is left of its stage. None until there is a
+        pace to go by."""
         if self.finished_at:
             return None
         in_hand = [f.progress.get("eta_seconds") for f in self.files if f.progress]
@@ -75,7 +77,7 @@ class JobReport:
         queued = sum(f.bytes for f in self.files if f.state == "queued")
         if not queued:
             return round(left, 1) if any(eta is not None for eta in in_hand) else None
-        done = [f for f in self.files if f.state in DONE and f.seconds]
+        done = [f for f in self.files if f.state == "added" and f.seconds]
         if not done:
             return None
         pace = sum(f.bytes for f in done) / sum(f.seconds for f in done)
@@ -93,6 +95,15 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _sync_folder(folder: Path) -> None:
+    """A new entry of ``folder`` on disk too (a power cut keeps what a commit names)."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 def _durable(path: Path, upload: BinaryIO) -> None:
     """The upload written and flushed to disk before the queue row that names it commits."""
     with path.open("wb") as copy:
@@ -106,21 +117,24 @@ class JobQueue:
         self.catalog, self.folder = catalog, folder
 
     def path(self, file: QueuedFile) -> Path:
-        return self.folder / file.job_id / str(file.ordinal) / file.filename
+        """Where a queued file waits (under a name of its own: the upload's may be anything
+        a file system refuses; the row keeps it)."""
+        return self.folder / file.job_id / str(file.ordinal) / UPLOAD_NAME
 
     def submit(self, uploads: list[tuple[str, BinaryIO, dict]]) -> str:
         """Store the uploads (name, content, metadata) and queue them as one job; all of it
         or nothing (a full disk leaves no folder behind)."""
         job_id = uuid.uuid4().hex
         try:
-            for ordinal, (name, upload, _) in enumerate(uploads):
-                path = self.folder / job_id / str(ordinal) / name
+            sizes = []
+            for ordinal, (_, upload, _) in enumerate(uploads):
+                path = self.folder / job_id / str(ordinal) / UPLOAD_NAME
                 path.parent.mkdir(parents=True)
                 _durable(path, upload)
-            sizes = [
-                (self.folder / job_id / str(n) / name).stat().st_size
-                for n, (name, _, _) in enumerate(uploads)
-            ]
+                _sync_folder(path.parent)
+                sizes.append(path.stat().st_size)
+            _sync_folder(self.folder / job_id)
+            _sync_folder(self.folder)
             with self.catalog.transaction() as db:
                 seq = db.execute(
                     "INSERT INTO jobs (id, created_at) VALUES (?, ?)", (job_id, _now())
@@ -207,7 +221,7 @@ class JobQueue:
         or, after MAX_ATTEMPTS, failed; stored uploads no queued file names are deleted."""
         with self.catalog.transaction() as db:
             db.execute(
-                "UPDATE job_files SET state = 'failed', reason = ? "
+                "UPDATE job_files SET state = 'failed', reason = ?, progress = NULL "
                 "WHERE state = 'running' AND attempts >= ?",
                 (
                     f"the service stopped while adding it, {MAX_ATTEMPTS} times; "
@@ -220,7 +234,7 @@ class JobQueue:
             )
             for (seq,) in db.execute("SELECT seq FROM jobs WHERE finished_at IS NULL").fetchall():
                 self._close_if_done(db, seq)
-        self._collect()
+        self.collect()
 
     def expire(self, days: float) -> int:
         """Forget the reports of jobs finished more than ``days`` ago."""
@@ -251,19 +265,19 @@ class JobQueue:
             (_now(), seq, seq),
         )
 
-    def _collect(self, older_than_s: float = 3600) -> None:
+    def collect(self, older_than_s: float = 3600) -> None:
         """Delete stored uploads that no queued file names: a job whose row never committed
         (after ``older_than_s``: a submit may be under way), or a file already done."""
         if not self.folder.is_dir():
             return
-        waiting = {
+        known = {row["id"] for row in self.catalog.query("SELECT id FROM jobs")}
+        waiting = {  # read after ``known``: a job committed in between keeps its files
             (row["job_id"], str(row["ordinal"]))
             for row in self.catalog.query(
                 "SELECT j.id AS job_id, f.ordinal FROM job_files f JOIN jobs j "
                 "ON j.seq = f.job_seq WHERE f.state IN ('queued', 'running')"
             )
         }
-        known = {row["id"] for row in self.catalog.query("SELECT id FROM jobs")}
         cutoff = time.time() - older_than_s
         for job in self.folder.iterdir():
             if not job.is_dir():

@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections import deque
 from contextlib import suppress
 
 from .errors import KoshqonError, TooDemanding, UnreadableFile
@@ -25,6 +26,7 @@ from .models import DEFAULT_BUDGET, Budget, Extracted, Limits, PageSpan, Progres
 from .readers import extract, media_type_of
 
 PROGRESS_LINE = b'{"progress"'
+KEPT_ERROR_LINES = 50
 
 
 def read_contained(
@@ -60,7 +62,8 @@ def _run(
     command: list[str], data: bytes, seconds: float, progress: Progress | None
 ) -> tuple[subprocess.CompletedProcess, bool]:
     """The reading process to its end, killed after ``seconds``: its output, and whether
-    it ran out of time. Its progress lines on stderr go to ``progress`` as they come."""
+    it ran out of time. Its progress lines on stderr go to ``progress`` as they come; of
+    the rest only the last lines are kept (a parser may warn without end)."""
     child = subprocess.Popen(
         command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
@@ -81,21 +84,38 @@ def _run(
         threading.Thread(target=lambda: output.append(child.stdout.read())),
     ]
     timer = threading.Timer(seconds, stop)
-    for thread in (*helpers, timer):
-        thread.start()
-    errors = []
-    for line in child.stderr:
-        if line.startswith(PROGRESS_LINE):
-            if progress:
-                progress(*json.loads(line)["progress"])
-        else:
-            errors.append(line)
-    child.wait()
-    timer.cancel()
-    for thread in helpers:
-        thread.join()
+    errors: deque[bytes] = deque(maxlen=KEPT_ERROR_LINES)
+    try:
+        for thread in (*helpers, timer):
+            thread.start()
+        for line in child.stderr:
+            if not (line.startswith(PROGRESS_LINE) and _passed_on(line, progress)):
+                errors.append(line)
+        child.wait()
+    finally:
+        timer.cancel()
+        if child.poll() is None:
+            child.kill()
+        for thread in helpers:
+            thread.join()
+        child.stderr.close()
     done = subprocess.CompletedProcess(command, child.returncode, output[0], b"".join(errors))
-    return done, out_of_time.is_set()
+    return done, out_of_time.is_set() and child.returncode == -signal.SIGKILL
+
+
+def _passed_on(line: bytes, progress: Progress | None) -> bool:
+    """A progress line handed to ``progress``; False if it is not one after all."""
+    try:
+        stage, done, total = json.loads(line)["progress"]
+        if stage not in ("reading", "encoding") or not (
+            isinstance(done, int) and isinstance(total, int)
+        ):
+            return False
+    except (ValueError, KeyError, TypeError):
+        return False
+    if progress:
+        progress(stage, done, total)
+    return True
 
 
 def _report(stage: str, done: int, total: int) -> None:

@@ -24,6 +24,10 @@ class DocumentNotFound(KoshqonError):
     title = "Document not found"
 
 
+class StorageFull(KoshqonError):
+    title = "Cannot store the file"
+
+
 class PageNotFound(DocumentNotFound):
     title = "Page not found"
 

@@ -29,6 +29,8 @@ WORDS = {  # page, pages, accessed
 }
 BIBTEX_TYPES = {"article": "article", "report": "techreport", "study": "misc", "law": "misc"}
 RIS_TYPES = {"law": "STAT", "article": "JOUR", "report": "RPRT", "study": "RPRT", "guide": "BOOK"}
+BIBTEX_ESCAPES = {"\\": r"\textbackslash{}", **{c: "\\" + c for c in "{}%&$#_"}}
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet would run
 CSV_COLUMNS = (
     "document_id", "title", "author", "year", "doc_type", "language", "heading",
     "page_start", "page_end", "source_url", "passage",
@@ -89,9 +91,7 @@ def as_text(item: Cited, accessed: date) -> str:
 
 
 def _bibtex_value(text: str) -> str:
-    escaped = text.replace("\\", r"\textbackslash{}").replace("{", r"\{").replace("}", r"\}")
-    for special in "%&$#_":
-        escaped = escaped.replace(special, "\\" + special)
+    escaped = "".join(BIBTEX_ESCAPES.get(character, character) for character in text)
     return "{" + escaped + "}"
 
 
@@ -124,14 +124,21 @@ def as_ris(items: list[Cited], accessed: date) -> str:
     return "\n".join([*lines, "ER  - "]) + "\n"
 
 
+def _cell(value):
+    """Text from uploaded files that a spreadsheet would take for a formula is quoted."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def as_csv(cited: list[Cited]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for item in cited:
         d = item.document
+        row = [d.id, d.title, d.author, d.year, d.doc_type, d.language, item.heading]
         writer.writerow(
-            [d.id, d.title, d.author, d.year, d.doc_type, d.language, item.heading]
-            + [item.page_start, item.page_end, d.source_url, item.passage]
+            map(_cell, [*row, item.page_start, item.page_end, d.source_url, item.passage])
         )
     return out.getvalue()

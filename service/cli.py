@@ -236,13 +236,17 @@ def ocr_note(citation) -> str | None:
 
 
 def running_server(server: str | None, data_dir: Path) -> str | None:
-    """The URL to ask: --server, or that of the server running on ``data_dir``."""
+    """The URL to ask: --server, or that of the server running on ``data_dir`` if it
+    answers there (else the command loads the model itself)."""
+    import httpx
+
     if server:
         return server.rstrip("/")
     try:
         running = json.loads((data_dir / SERVER_FILE).read_text())
         os.kill(running["pid"], 0)  # still running?
-    except (OSError, ValueError, KeyError, TypeError):
+        httpx.head(running["url"] + "/health", timeout=2)
+    except (OSError, ValueError, KeyError, TypeError, httpx.HTTPError):
         return None
     return running["url"]
 

@@ -254,7 +254,7 @@ def recorded_model(settings: Settings) -> ModelNotLoaded | None:
     catalog = settings.data_dir / CATALOG_FILE
     if not catalog.is_file():
         return None
-    with closing(sqlite3.connect(f"file:{catalog}?mode=ro", uri=True)) as db:
+    with closing(sqlite3.connect(f"{catalog.resolve().as_uri()}?mode=ro", uri=True)) as db:
         meta = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('model_id', 'dim')"))
     if meta.get("model_id") != settings.model:
         return None
@@ -339,24 +339,38 @@ class Koshqon:
         prepared = prepare(data, filename, metadata, self.chunker, read)
         return self.store.replace(document_id, prepared, progress)
 
-    def _add_or_replace(
-        self, path: Path, metadata: Metadata | None, replace: bool, progress: Progress | None
+    def add_queued(
+        self, path: Path, filename: str, metadata: Metadata, progress: Progress
     ) -> FileOutcome:
-        data = path.read_bytes()
+        """A job's file, stored under a name of its own, added as ``filename``."""
+        try:
+            return self._add_or_replace(path, metadata, False, progress, filename)
+        except (KoshqonError, OSError) as error:
+            return FileOutcome(path, "failed", str(error))
+
+    def _add_or_replace(
+        self,
+        path: Path,
+        metadata: Metadata | None,
+        replace: bool,
+        progress: Progress | None,
+        filename: str | None = None,
+    ) -> FileOutcome:
+        data, name = path.read_bytes(), filename or path.name
         if replace:
-            named = self.store.catalog.find_by_filename(path.name)
+            named = self.store.catalog.find_by_filename(name)
             if len(named) > 1:
                 raise KoshqonError(
-                    f"{len(named)} documents are named {path.name} "
+                    f"{len(named)} documents are named {name} "
                     f"({', '.join(str(d.id) for d in named)}); replace one by its id"
                 )
             if named:
-                result = self.replace_file(named[0].id, data, path.name, metadata, progress)
+                result = self.replace_file(named[0].id, data, name, metadata, progress)
                 if result.created:
                     return FileOutcome(path, "replaced", None, result.document)
                 reason = f"identical to document {result.document.id}"
                 return FileOutcome(path, "unchanged", reason, result.document)
-        result = self.add_file(data, path.name, metadata, progress)
+        result = self.add_file(data, name, metadata, progress)
         if result.created:
             return FileOutcome(path, "added", None, result.document)
         reason = f"already in the collection as document {result.document.id}"
@@ -406,7 +420,10 @@ class Koshqon:
     def original(self, document_id: int) -> tuple[DocumentRecord, Path]:
         """The stored file a document was made from, as it was uploaded."""
         document, _ = self.document(document_id)
-        return document, self.store.originals.path(document.sha256)
+        path = self.store.originals.path(document.sha256)
+        if not path.is_file():  # replaced or removed meanwhile
+            raise DocumentNotFound(f"document {document_id} has no stored original now")
+        return document, path
 
     def page(self, document_id: int, number: int) -> tuple[DocumentRecord, str]:
         """The text of one page as the collection holds it: the PDF's text layer, or what

@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 import time
+from contextlib import suppress
 from dataclasses import asdict
 from typing import BinaryIO
 
@@ -25,6 +26,7 @@ log = logging.getLogger("koshqon.jobs")
 STOP_GRACE_S = 3.0
 NOTE_EVERY_S = 1.0  # a file's progress is written to its queue row at most this often
 IDLE_POLL_S = 2.0  # how often an idle runner looks for jobs queued by another process
+TIDY_EVERY_S = 600  # how often an idle runner deletes uploads that no job names
 
 
 def _given(metadata: Metadata | None) -> dict:
@@ -115,25 +117,39 @@ class Jobs:
     def _work(self) -> None:
         self.queue.recover()
         self.queue.expire(self.koshqon.settings.job_report_days)
+        tidied = time.monotonic()
         while not self._stop.is_set():
-            self._current = file = self.queue.claim()
-            if file is None:
-                self._wake.wait(IDLE_POLL_S)
-                self._wake.clear()
-                continue
-            path = self.queue.path(file)
-            if not path.is_file():
-                self.queue.finish(file, "failed", "the stored upload is missing", None)
-                continue
-            metadata = metadata_from(file.metadata)
-            noted = NotedProgress(self.queue, file)
-            [outcome] = self.koshqon.ingest([(path, None, None)], metadata, progress=noted)
-            document_id = outcome.document.id if outcome.document else None
-            self.queue.finish(file, outcome.status, outcome.reason, document_id)
-            log.info(
-                "job %s file %d %s: %s%s", file.job_id, file.ordinal, file.filename,
-                outcome.status, f" ({outcome.reason})" if outcome.reason else "",
-            )  # fmt: skip
+            try:
+                self._current = file = self.queue.claim()
+                if file is None:
+                    if time.monotonic() - tidied > TIDY_EVERY_S:  # uploads a crash left
+                        self.queue.collect()
+                        tidied = time.monotonic()
+                    self._wake.wait(IDLE_POLL_S)
+                    self._wake.clear()
+                    continue
+                self._add(file)
+            except Exception:  # the catalog busy too long, say: the runner goes on
+                log.exception("the job runner met an error; it goes on in %s s", IDLE_POLL_S)
+                if self._current is not None:
+                    with suppress(Exception):
+                        self.queue.release(self._current)
+                self._stop.wait(IDLE_POLL_S)
             self._current = None
-            if self.queue.report(file.job_id).finished_at:
-                self.queue.expire(self.koshqon.settings.job_report_days)
+
+    def _add(self, file: QueuedFile) -> None:
+        path = self.queue.path(file)
+        if not path.is_file():
+            self.queue.finish(file, "failed", "the stored upload is missing", None)
+            return
+        metadata = metadata_from(file.metadata)
+        noted = NotedProgress(self.queue, file)
+        outcome = self.koshqon.add_queued(path, file.filename, metadata, noted)
+        document_id = outcome.document.id if outcome.document else None
+        self.queue.finish(file, outcome.status, outcome.reason, document_id)
+        log.info(
+            "job %s file %d %s: %s%s", file.job_id, file.ordinal, file.filename,
+            outcome.status, f" ({outcome.reason})" if outcome.reason else "",
+        )  # fmt: skip
+        if self.queue.report(file.job_id).finished_at:
+            self.queue.expire(self.koshqon.settings.job_report_days)

@@ -191,6 +191,18 @@ def test_health_says_whether_the_indexes_hold_the_catalogs_passages(client):
     assert health["dense_passages"] == health["chunks"] - 1
 
 
+def test_a_job_file_may_have_a_name_longer_than_the_file_system_allows(client):
+    name = "Қазақстан Республикасының көші-қон туралы заңына түсініктеме " * 3 + ".txt"
+    assert len(name.encode()) > 255
+    job = client.post("/jobs", files=[("files", (name, "Кандас туралы.".encode()))])
+    assert job.status_code == 202, job.text
+    while (status := client.get(f"/jobs/{job.json()['id']}").json())["state"] != "finished":
+        time.sleep(0.05)
+    assert [(r["filename"], r["status"]) for r in status["results"]] == [(name, "added")]
+    document = client.get(f"/documents/{status['results'][0]['document_id']}").json()
+    assert document["filename"] == name
+
+
 def test_a_language_the_collection_does_not_have_is_a_mistake_not_an_empty_answer(client):
     for response in (
         client.get("/search", params={"q": "кандас", "lang": "kk,de"}),

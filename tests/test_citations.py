@@ -20,7 +20,7 @@ LAW = DocumentRecord(
     work="migration-law", chunks=40, page_count=30,
 )  # fmt: skip
 STUDY = DocumentRecord(
-    **{**vars(LAW), "id": 8, "title": "Internal migration & the {labour} market_2024",
+    **{**vars(LAW), "id": 8, "title": "Internal migration & the {labour} market_2024 \\o/",
        "author": "Abenova, A.", "year": 2024, "doc_type": "study", "language": "en",
        "source_url": None, "work": None}
 )  # fmt: skip
@@ -36,7 +36,7 @@ def test_a_law_is_cited_by_title_year_and_article_in_its_language():
 
 def test_a_study_is_cited_author_date():
     assert export([Cited(STUDY, None, 3, 5)], "text", ACCESSED) == (
-        "Abenova, A. (2024). Internal migration & the {labour} market_2024. pp. 3–5.\n"
+        "Abenova, A. (2024). Internal migration & the {labour} market_2024 \\o/. pp. 3–5.\n"
     )
 
 
@@ -45,11 +45,19 @@ def test_bibtex_and_ris_give_one_entry_per_document_with_the_places_cited():
     bibtex = export(places, "bibtex", ACCESSED)
     assert bibtex.count("@") == 2 and "@misc{koshqon7," in bibtex
     assert "note = {Статья 10, с. 4; Статья 12, с. 6–7}" in bibtex
-    assert r"title = {Internal migration \& the \{labour\} market\_2024}" in bibtex
+    assert (
+        r"title = {Internal migration \& the \{labour\} market\_2024 \textbackslash{}o/}" in bibtex
+    )
     assert "urldate = {2026-12-02}" in bibtex
     ris = export(places, "ris", ACCESSED).splitlines()
     assert ris.count("ER  - ") == 2
     assert {"TY  - STAT", "PY  - 2011", "SP  - 4", "AU  - Abenova, A."} <= set(ris)
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_quoted():
+    hostile = Cited(LAW, '=HYPERLINK("http://x")', None, None, "@SUM(1)")
+    row = next(csv.DictReader(io.StringIO(export([hostile], "csv"))))
+    assert (row["heading"], row["passage"]) == ('\'=HYPERLINK("http://x")', "'@SUM(1)")
 
 
 def test_csv_has_a_row_per_passage_that_a_spreadsheet_reads_back():

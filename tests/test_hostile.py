@@ -173,3 +173,18 @@ def test_a_file_read_in_its_own_process_is_read_as_in_this_one(corpora):
         if path.suffix in (".pdf", ".html", ".md", ".txt"):
             data = path.read_bytes()
             assert read_contained(data, path.name) == extract(data, path.name), path
+
+
+def test_only_well_formed_progress_lines_are_passed_on():
+    from ingest.contained import _passed_on
+
+    seen = []
+    assert _passed_on(b'{"progress": ["reading", 2, 5]}\n', lambda *r: seen.append(r))
+    for line in (
+        b'{"progress": [1, 2]}',
+        b'{"progress": "x"}',
+        b'{"progress"',
+        b'{"progress": ["x", 1, 2]}',
+    ):
+        assert not _passed_on(line, lambda *r: seen.append(r))
+    assert seen == [("reading", 2, 5)]

@@ -65,9 +65,11 @@ def test_a_file_left_running_by_a_dead_runner_is_retried_then_failed(queue):
     for attempt in range(1, MAX_ATTEMPTS + 1):
         file = queue.claim()
         assert (file.ordinal, file.attempts) == (0, attempt)
+        queue.note(file, {"stage": "reading", "done": 1, "total": 5, "eta_seconds": 9.0})
         queue.recover()  # the next runner's start: this one died in the file
     [file] = queue.report(job_id).files
     assert file.state == "failed" and "stopped while adding it, 3 times" in file.reason
+    assert file.progress is None, "a failed file says nothing of how far it was"
     assert queue.report(job_id).state == "finished"
     assert not queue.path(file).exists()
 

@@ -13,6 +13,7 @@ from ingest.errors import (
     ModelMismatch,
     NotAllowed,
     NotSignedIn,
+    StorageFull,
     TooDemanding,
     UnsupportedFileType,
 )
@@ -29,6 +30,7 @@ HTTP_STATUS = {  # the most specific class of an error decides
     TooDemanding: 422,
     DocumentNotFound: 404,
     DuplicateContent: 409,
+    StorageFull: 507,
     ModelMismatch: 409,
     InvalidParameter: 422,
     KoshqonError: 400,

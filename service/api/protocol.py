@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 ASCII_KEPT = "".join(map(chr, range(0x21, 0x7F)))  # printable ASCII passes as it is
@@ -25,7 +26,8 @@ class Utf8RequestLines(H11Protocol):
     _in_request_line = True
 
     def data_received(self, data: bytes) -> None:
-        if self._in_request_line:
+        # a request's first bytes; not the rest of a body answered before it was read
+        if self._in_request_line and self.conn.their_state is h11.IDLE:
             end = data.find(b"\n")
             line, rest = (data, b"") if end < 0 else (data[:end], data[end:])
             self._in_request_line = end < 0

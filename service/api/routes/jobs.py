@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request, UploadFile
 from pydantic import TypeAdapter, ValidationError
 
 from index.queue import DONE, JobReport
-from ingest.errors import InvalidParameter
+from ingest.errors import InvalidParameter, StorageFull
 from ingest.models import Metadata
 
 from ...core import merge, too_large, validated
@@ -26,7 +26,7 @@ def status(job: JobReport) -> JobStatus:
         for f in job.files
         if f.state in DONE
     ]
-    running = [f for f in job.files if f.progress]
+    running = [f for f in job.files if f.state == "running" and f.progress]
     current = FileProgress(filename=running[0].filename, **running[0].progress) if running else None
     return JobStatus(
         current=current,
@@ -43,7 +43,11 @@ def status(job: JobReport) -> JobStatus:
 
 
 @router.post(
-    "", status_code=202, response_model=JobStatus, responses=ERRORS, dependencies=[Librarian]
+    "",
+    status_code=202,
+    response_model=JobStatus,
+    responses={**ERRORS, 507: {"model": Problem, "description": "No room to store the files"}},
+    dependencies=[Librarian],
 )
 def submit_job(
     request: Request,
@@ -65,10 +69,14 @@ def submit_job(
         if file.size is not None and file.size > koshqon.settings.max_upload_bytes:
             raise too_large(f"{upload_name(file)} is larger", koshqon.settings)
     own = each_files_metadata(per_file, len(files))
+    metadata = validated(metadata)
     uploads = [
         (upload_name(f), f.file, merge(metadata, m)) for f, m in zip(files, own, strict=True)
     ]
-    return status(request.app.state.jobs.submit(uploads))
+    try:
+        return status(request.app.state.jobs.submit(uploads))
+    except OSError as error:  # the disk is full, say: nothing was queued
+        raise StorageFull(f"the files could not be stored ({error.strerror})") from error
 
 
 def each_files_metadata(per_file: str | None, files: int) -> list[Metadata | None]:
