@@ -692,7 +692,7 @@ def docs_cite(document_id, format_, data_dir) -> None:
     from .citations import Cited, export
 
     with explained():
-        document, _ = open_koshqon(data_dir, model=False).document(document_id)
+        document = open_koshqon(data_dir, model=False).record(document_id)
     click.echo(export([Cited(document)], format_), nl=False)
 
 

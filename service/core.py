@@ -330,9 +330,7 @@ class Koshqon:
         """A new version of a document: same id, new content, its metadata kept unless given
         anew; ``created`` is False when the content is unchanged."""
         check_file(data, filename, self.settings)
-        old = self.store.catalog.document(document_id)
-        if old is None:
-            raise DocumentNotFound(f"no document with id {document_id}")
+        old = self.record(document_id)
         kept = replace(metadata_of(old), language=None)  # detected anew from the new text
         metadata = validated(merge(kept, metadata))
         read = reader(self.settings, progress)
@@ -401,11 +399,15 @@ class Koshqon:
     def documents(self) -> list[DocumentRecord]:
         return self.store.catalog.documents()
 
-    def document(self, document_id: int) -> tuple[DocumentRecord, list[ChunkRecord]]:
+    def record(self, document_id: int) -> DocumentRecord:
+        """A document's catalog record (its metadata), without its passages."""
         document = self.store.catalog.document(document_id)
         if document is None:
             raise DocumentNotFound(f"no document with id {document_id}")
-        return document, self.store.catalog.chunks_of(document_id)
+        return document
+
+    def document(self, document_id: int) -> tuple[DocumentRecord, list[ChunkRecord]]:
+        return self.record(document_id), self.store.catalog.chunks_of(document_id)
 
     def cited(self, result: SearchResult) -> list[Cited]:
         """A search's hits as citations of their documents, with each hit's place."""
@@ -419,7 +421,7 @@ class Koshqon:
 
     def original(self, document_id: int) -> tuple[DocumentRecord, Path]:
         """The stored file a document was made from, as it was uploaded."""
-        document, _ = self.document(document_id)
+        document = self.record(document_id)
         path = self.store.originals.path(document.sha256)
         if not path.is_file():  # replaced or removed meanwhile
             raise DocumentNotFound(f"document {document_id} has no stored original now")
@@ -428,9 +430,7 @@ class Koshqon:
     def page(self, document_id: int, number: int) -> tuple[DocumentRecord, str]:
         """The text of one page as the collection holds it: the PDF's text layer, or what
         OCR read from the page image (``ocr_pages``)."""
-        document = self.store.catalog.document(document_id)
-        if document is None:
-            raise DocumentNotFound(f"no document with id {document_id}")
+        document = self.record(document_id)
         text, pages = self.store.catalog.document_text(document_id)
         span = next((p for p in pages if p.number == number), None)
         if span is None:

@@ -150,7 +150,7 @@ def get_citation(
 ) -> Response:
     """The document as a citation to take away: text in a citation style, BibTeX, RIS or
     CSV."""
-    document, _ = koshqon.document(document_id)
+    document = koshqon.record(document_id)
     return download(export([Cited(document)], format), format, f"koshqon-{document_id}")
 
 
