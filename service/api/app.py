@@ -21,7 +21,7 @@ from ..config import SERVER_FILE, Settings, get_settings
 from ..core import Koshqon
 from ..jobs import Jobs
 from .deps import credential
-from .errors import http_status
+from .errors import http_status, in_words
 from .limits import BodyLimit
 from .logs import AccessLog
 from .routes import ask, documents, health, jobs, keys, search, web
@@ -157,8 +157,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError):
         errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in error.errors()]
-        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
-        return problem(422, "Invalid request", detail, errors)
+        return problem(422, "Invalid request", in_words(errors), errors)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException):

@@ -37,5 +37,10 @@ HTTP_STATUS = {  # the most specific class of an error decides
 }
 
 
+def in_words(errors: list[dict]) -> str:
+    """Pydantic's validation errors as one line: "per_file.0.year: Input should be …"."""
+    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+
+
 def http_status(error: KoshqonError) -> int:
     return next(HTTP_STATUS[kind] for kind in type(error).__mro__ if kind in HTTP_STATUS)

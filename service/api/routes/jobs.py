@@ -13,6 +13,7 @@ from ingest.models import Metadata
 
 from ...core import merge, too_large, validated
 from ..deps import DENIED, KoshqonDep, Librarian, Reader
+from ..errors import in_words
 from ..schemas import DocumentUpdate, FileProgress, FileResult, JobStatus, Problem
 from .documents import ERRORS, MetadataForm, upload_name
 
@@ -85,8 +86,7 @@ def each_files_metadata(per_file: str | None, files: int) -> list[Metadata | Non
     try:
         given = PER_FILE.validate_json(per_file)
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        raise InvalidParameter(f"per_file: {problems}") from None
+        raise InvalidParameter(f"per_file: {in_words(error.errors())}") from None
     if len(given) != files:
         raise InvalidParameter(f"per_file: {len(given)} objects for {files} files")
     return [validated(Metadata(**m.model_dump(exclude_none=True))) for m in given]
