@@ -102,6 +102,10 @@ class Metadata:
     language: str | None = None
     work: str | None = None  # shared by the language versions of one text (a law in kk/ru/en)
 
+    def given(self) -> dict:
+        """The fields filled in (None means "not given", not "erase")."""
+        return {name: value for name, value in vars(self).items() if value is not None}
+
 
 @dataclass(frozen=True)
 class PreparedDocument:

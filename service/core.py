@@ -144,7 +144,7 @@ def metadata_of(record: DocumentRecord | PreparedDocument) -> Metadata:
 def merge(base: Metadata | None, override: Metadata | None) -> Metadata | None:
     if base is None or override is None:
         return override or base
-    return replace(base, **{k: v for k, v in vars(override).items() if v is not None})
+    return replace(base, **override.given())
 
 
 def files_to_ingest(paths: list[Path]) -> Iterator[tuple[Path, Metadata | None, str | None]]:
@@ -448,7 +448,7 @@ class Koshqon:
             raise InvalidParameter(
                 f"{', '.join(kept)}: cannot be emptied (only {', '.join(CLEARABLE)} can)"
             )
-        changes = {k: v for k, v in vars(validated(metadata)).items() if v is not None}
+        changes = validated(metadata).given()
         changes |= dict.fromkeys(cleared)
         if not changes:
             raise InvalidParameter("nothing to change: give at least one metadata field")

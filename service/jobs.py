@@ -13,7 +13,6 @@ import os
 import threading
 import time
 from contextlib import suppress
-from dataclasses import asdict
 from typing import BinaryIO
 
 from index.queue import QUEUE_DIR, JobQueue, JobReport, QueuedFile, runner_lock
@@ -27,10 +26,6 @@ STOP_GRACE_S = 3.0
 NOTE_EVERY_S = 1.0  # a file's progress is written to its queue row at most this often
 IDLE_POLL_S = 2.0  # how often an idle runner looks for jobs queued by another process
 TIDY_EVERY_S = 600  # how often an idle runner deletes uploads that no job names
-
-
-def _given(metadata: Metadata | None) -> dict:
-    return {k: v for k, v in asdict(metadata or Metadata()).items() if v is not None}
 
 
 class NotedProgress:
@@ -76,7 +71,10 @@ class Jobs:
         """Store the uploads (spooled to disk as they arrived), each with its metadata, and
         queue them; at once."""
         job_id = self.queue.submit(
-            [(name, upload, _given(metadata)) for name, upload, metadata in uploads]
+            [
+                (name, upload, metadata.given() if metadata else {})
+                for name, upload, metadata in uploads
+            ]
         )
         self._wake.set()
         return self.queue.report(job_id)
