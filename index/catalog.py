@@ -1,127 +1,35 @@
-"""The SQLite catalog: documents, chunks and their vectors. It is the source of truth; the
-search indexes are caches of it, kept in step through its change log.
+"""The catalog: documents, chunks and their vectors, in SQLite or PostgreSQL
+(index/database.py). It is the source of truth; the search indexes are caches of it, kept in
+step through its change log.
 
 Every write to chunks appends to ``changes`` in the same transaction (a chunk added,
 removed, or given new keyword terms), so an index saved at change N is brought up to date
 by replaying the changes after N, whichever process made them (index/indexes.py). Chunk ids
-are never reused. Searches read through a connection of their own per thread (WAL), so
-they never wait for a write's transaction."""
+are never reused. Searches read through connections of their own, so they never wait for
+a write's transaction."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
 from ingest.models import PageSpan, PreparedDocument
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS documents (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    sha256 TEXT NOT NULL UNIQUE,
-    filename TEXT NOT NULL,
-    media_type TEXT NOT NULL,
-    title TEXT NOT NULL,
-    author TEXT,
-    year INTEGER,
-    doc_type TEXT NOT NULL,
-    source_url TEXT,
-    language TEXT NOT NULL,
-    languages TEXT NOT NULL,
-    text TEXT NOT NULL,
-    pages TEXT NOT NULL,
-    added_at TEXT NOT NULL,
-    updated_at TEXT,
-    ocr_pages TEXT NOT NULL DEFAULT '[]',
-    work TEXT,
-    ocr_doubtful TEXT NOT NULL DEFAULT '[]'
-);
-CREATE TABLE IF NOT EXISTS chunks (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-    ordinal INTEGER NOT NULL,
-    text TEXT NOT NULL,
-    lang TEXT NOT NULL,
-    heading TEXT,
-    page_start INTEGER,
-    page_end INTEGER,
-    char_start INTEGER NOT NULL,
-    char_end INTEGER NOT NULL,
-    tokens INTEGER NOT NULL,
-    vector BLOB NOT NULL,
-    terms TEXT NOT NULL DEFAULT '',
-    UNIQUE (document_id, ordinal)
-);
-CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(document_id);
-CREATE TABLE IF NOT EXISTS changes (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    chunk_id INTEGER NOT NULL,
-    lang TEXT NOT NULL,
-    op TEXT NOT NULL CHECK (op IN ('add', 'remove', 'terms'))
-);
-CREATE TABLE IF NOT EXISTS versions (
-    chunk_id INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
-    version_id INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
-    PRIMARY KEY (chunk_id, version_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS access_keys (
-    name TEXT PRIMARY KEY,
-    role TEXT NOT NULL,
-    digest TEXT NOT NULL UNIQUE,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS jobs (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    created_at TEXT NOT NULL,
-    started_at TEXT,
-    finished_at TEXT
-);
-CREATE TABLE IF NOT EXISTS job_files (
-    job_seq INTEGER NOT NULL REFERENCES jobs(seq) ON DELETE CASCADE,
-    ordinal INTEGER NOT NULL,
-    filename TEXT NOT NULL,
-    metadata TEXT NOT NULL,
-    state TEXT NOT NULL DEFAULT 'queued'
-        CHECK (state IN ('queued', 'running', 'added', 'skipped', 'failed')),
-    reason TEXT,
-    document_id INTEGER,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    bytes INTEGER NOT NULL DEFAULT 0,
-    claimed_at TEXT,
-    seconds REAL,
-    progress TEXT,
-    PRIMARY KEY (job_seq, ordinal)
-);
-CREATE TABLE IF NOT EXISTS sessions (
-    digest TEXT PRIMARY KEY,
-    key_name TEXT NOT NULL REFERENCES access_keys(name) ON DELETE CASCADE,
-    expires_at TEXT NOT NULL
-);
-"""
-INDEXES = """
-CREATE INDEX IF NOT EXISTS documents_by_work ON documents(work);
-CREATE INDEX IF NOT EXISTS documents_by_type ON documents(doc_type);
-CREATE INDEX IF NOT EXISTS versions_by_version ON versions(version_id);
-CREATE INDEX IF NOT EXISTS job_files_by_state ON job_files(state, job_seq, ordinal);
-CREATE INDEX IF NOT EXISTS jobs_by_finish ON jobs(finished_at);
-"""
+from .database import Database, SQLiteDatabase
+from .migrations import migrate
 
 DOCUMENT_COLUMNS = (
     "id, sha256, filename, media_type, title, author, year, doc_type, "
     "source_url, language, languages, added_at, updated_at, ocr_pages, ocr_doubtful, "
     "work, "
     "(SELECT COUNT(*) FROM chunks WHERE document_id = documents.id) AS chunks, "
-    "(SELECT COUNT(*) FROM json_each(documents.pages)) AS page_count"
+    "page_count"
 )
 CHUNK_COLUMNS = (
     "id, document_id, ordinal, text, lang, heading, page_start, page_end, "
@@ -146,6 +54,7 @@ CONTENT_FIELDS = (
     "ocr_pages",
     "ocr_doubtful",
     "work",
+    "page_count",
 )
 
 
@@ -167,6 +76,7 @@ def _content(doc: PreparedDocument) -> tuple:
         json.dumps(list(doc.ocr_pages)),
         json.dumps(list(doc.ocr_doubtful)),
         doc.work,
+        len(doc.pages),
     )
 
 
@@ -217,7 +127,7 @@ def _passages(rows) -> tuple[np.ndarray, list[str], np.ndarray, list[list[str]]]
     return ids, [r[1] for r in rows], vectors.reshape(len(rows), -1), [r[3].split() for r in rows]
 
 
-def _document(row: sqlite3.Row) -> DocumentRecord:
+def _document(row) -> DocumentRecord:
     values = dict(row)
     values["languages"] = json.loads(values["languages"])
     values["ocr_pages"] = json.loads(values["ocr_pages"])
@@ -225,101 +135,51 @@ def _document(row: sqlite3.Row) -> DocumentRecord:
     return DocumentRecord(**values)
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-    db.row_factory = sqlite3.Row
-    db.execute("PRAGMA foreign_keys=ON")
-    return db
-
-
 class Catalog:
-    """One writing connection per process, serialised by a lock, and a reading connection
-    per thread; WAL lets readers (and other processes) read while a write is under way."""
-
-    def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._path = path
-        self._db = _connect(path)
-        self._lock = threading.RLock()
-        self._readers = threading.local()
-        self._open_readers: list[sqlite3.Connection] = []
-        self._readers_lock = threading.Lock()
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(SCHEMA)
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(chunks)")}
-        if "terms" not in columns:  # a catalog written before keyword search existed
-            self._db.execute("ALTER TABLE chunks ADD COLUMN terms TEXT NOT NULL DEFAULT ''")
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(documents)")}
-        if "updated_at" not in columns:  # a catalog written before metadata could be edited
-            self._db.execute("ALTER TABLE documents ADD COLUMN updated_at TEXT")
-        if "ocr_pages" not in columns:  # a catalog written before OCR
-            self._db.execute(
-                "ALTER TABLE documents ADD COLUMN ocr_pages TEXT NOT NULL DEFAULT '[]'"
-            )
-        if "work" not in columns:  # a catalog written before parallel versions
-            self._db.execute("ALTER TABLE documents ADD COLUMN work TEXT")
-        if "ocr_doubtful" not in columns:  # a catalog written before OCR confidence
-            self._db.execute(
-                "ALTER TABLE documents ADD COLUMN ocr_doubtful TEXT NOT NULL DEFAULT '[]'"
-            )
-        self._db.executescript(INDEXES)
+    def __init__(self, where: Path | Database):
+        """``where``: a SQLite file, or an open database (index/database.py)."""
+        self.database = where if isinstance(where, Database) else SQLiteDatabase(where)
+        self.dialect = self.database.dialect
+        migrate(self.database)
         if self.get_meta("catalog_id") is None:
             with self.transaction() as db:
-                self.renew_id(db)
+                if self.get_meta("catalog_id", db) is None:  # another replica's start
+                    self.renew_id(db)
 
     def close(self) -> None:
-        with self._lock, self._readers_lock:
-            for reader in self._open_readers:
-                reader.close()
-            self._db.close()
+        self.database.close()
 
-    def _reader(self) -> sqlite3.Connection:
-        reader = getattr(self._readers, "db", None)
-        if reader is None:
-            reader = self._readers.db = _connect(self._path)
-            with self._readers_lock:  # not the writer's lock: a write may be under way
-                self._open_readers.append(reader)
-        return reader
+    def transaction(self, committing=nullcontext, serialised: bool = True):
+        """A write transaction, rolled back on any error: all of a write or nothing; see
+        Database.writing."""
+        return self.database.writing(committing, serialised)
 
-    @contextmanager
-    def transaction(self, committing=nullcontext) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE … COMMIT, rolled back on any error: all of a write or nothing.
-        The COMMIT runs inside ``committing()``, so a caller can publish the write's effects
-        (index/store.py) before anyone else sees the catalog change without them."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-                with committing():
-                    self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
-
-    def query(self, sql: str, params: tuple = (), db=None) -> list[sqlite3.Row]:
-        """Rows read through this thread's reader, or through ``db``, a write transaction
-        that must see its own changes."""
-        return (db or self._reader()).execute(sql, params).fetchall()
+    def query(self, sql: str, params: tuple = (), db=None) -> list:
+        """Rows read through a reader, or through ``db``, a write transaction that must see
+        its own changes."""
+        if db is not None:
+            return db.execute(sql, params).fetchall()
+        with self.database.reading() as reader:
+            return reader.execute(sql, params).fetchall()
 
     # --- meta -------------------------------------------------------------------------------
-    def get_meta(self, key: str) -> str | None:
-        rows = self.query("SELECT value FROM meta WHERE key = ?", (key,))
+    def get_meta(self, key: str, db=None) -> str | None:
+        rows = self.query("SELECT value FROM meta WHERE key = ?", (key,), db)
         return rows[0]["value"] if rows else None
 
-    def set_meta(self, db: sqlite3.Connection, key: str, value: str) -> None:
+    def set_meta(self, db, key: str, value: str) -> None:
         db.execute(
             "INSERT INTO meta(key, value) VALUES (?, ?) "
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
 
-    def renew_id(self, db: sqlite3.Connection) -> None:
+    def renew_id(self, db) -> None:
         """A new identity: indexes saved for the catalog as it was are no longer valid."""
         self.set_meta(db, "catalog_id", uuid.uuid4().hex)
 
     # --- the change log ---------------------------------------------------------------------
-    def _log(self, db: sqlite3.Connection, op: str, chunks: list[tuple[int, str]]) -> None:
+    def _log(self, db, op: str, chunks: list[tuple[int, str]]) -> None:
         db.executemany(
             "INSERT INTO changes (chunk_id, lang, op) VALUES (?, ?, ?)",
             [(chunk_id, lang, op) for chunk_id, lang in chunks],
@@ -327,8 +187,8 @@ class Catalog:
 
     def last_change(self) -> int:
         """The number of the latest change (0 before any)."""
-        rows = self.query("SELECT seq FROM sqlite_sequence WHERE name = 'changes'")
-        return rows[0][0] if rows else 0
+        rows = self.query("SELECT MAX(seq) FROM changes")
+        return rows[0][0] or self.forgotten()
 
     def changes_since(self, seq: int) -> list[tuple[int, int, str, str]]:
         """(seq, chunk id, language, op) of every change after ``seq``, in order."""
@@ -339,11 +199,24 @@ class Catalog:
             )
         ]
 
-    def forget_changes(self, upto: int) -> None:
-        """Drop the log up to ``upto`` (an index saved there no longer needs it)."""
+    def forget_changes(self, holder: str, saved: int, upto: int) -> None:
+        """Record that ``holder``'s indexes were saved at change ``saved``, and drop the log
+        up to ``upto``, or as far as every other holder seen in a week still needs."""
+        week_ago = (datetime.now(UTC) - timedelta(days=7)).isoformat(timespec="seconds")
         with self.transaction() as db:
+            db.execute(
+                "INSERT INTO index_holders VALUES (?, ?, ?) ON CONFLICT (name) "
+                "DO UPDATE SET seq = excluded.seq, saved_at = excluded.saved_at",
+                (holder, saved, _now()),
+            )
+            others = db.execute(
+                "SELECT MIN(seq) FROM index_holders WHERE name != ? AND saved_at > ?",
+                (holder, week_ago),
+            ).fetchone()[0]
+            upto = min(upto, others) if others is not None else upto
             db.execute("DELETE FROM changes WHERE seq <= ?", (upto,))
-            self.set_meta(db, "forgotten", str(max(upto, int(self.get_meta("forgotten") or 0))))
+            forgotten = max(upto, int(self.get_meta("forgotten", db) or 0))
+            self.set_meta(db, "forgotten", str(forgotten))
 
     def forgotten(self) -> int:
         """Changes up to this number are no longer in the log."""
@@ -352,7 +225,7 @@ class Catalog:
     # --- writes (inside a transaction) ------------------------------------------------------
     def insert_document(
         self,
-        db: sqlite3.Connection,
+        db,
         doc: PreparedDocument,
         vectors: np.ndarray,
         term_lists: list[list[str]],
@@ -360,22 +233,20 @@ class Catalog:
     ) -> tuple[int, list[int]]:
         """Insert a document and its chunks; ``kept`` (when rebuilding) gives the id and
         dates the document had."""
-        cursor = db.execute(
-            f"INSERT INTO documents (id, {', '.join(CONTENT_FIELDS)}, added_at, updated_at) "
-            f"VALUES (?, {', '.join('?' * len(CONTENT_FIELDS))}, ?, ?)",
-            (
-                kept.id if kept else None,
-                *_content(doc),
-                kept.added_at if kept else _now(),
-                kept.updated_at if kept else None,
-            ),
-        )
-        document_id = cursor.lastrowid
+        columns = [*CONTENT_FIELDS, "added_at", "updated_at"]
+        values = [*_content(doc), _now(), None]
+        if kept:  # its own id, not one the database would number
+            columns, values = ["id", *columns], [kept.id, *values[:-2], kept.added_at, kept.updated_at]
+        document_id = db.execute(
+            f"INSERT INTO documents ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))}) RETURNING id",
+            values,
+        ).fetchone()[0]
         return document_id, self._insert_chunks(db, document_id, doc, vectors, term_lists)
 
     def replace_document(
         self,
-        db: sqlite3.Connection,
+        db,
         document_id: int,
         doc: PreparedDocument,
         vectors: np.ndarray,
@@ -392,7 +263,7 @@ class Catalog:
         )
         return [i for i, _ in old], self._insert_chunks(db, document_id, doc, vectors, term_lists)
 
-    def _chunks_of(self, db: sqlite3.Connection, document_id: int) -> list[tuple[int, str]]:
+    def _chunks_of(self, db, document_id: int) -> list[tuple[int, str]]:
         rows = db.execute("SELECT id, lang FROM chunks WHERE document_id = ?", (document_id,))
         return [(r[0], r[1]) for r in rows]
 
@@ -402,7 +273,7 @@ class Catalog:
             cursor = db.execute(
                 "INSERT INTO chunks (document_id, ordinal, text, lang, heading, page_start, "
                 "page_end, char_start, char_end, tokens, vector, terms) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     document_id,
                     chunk.ordinal,
@@ -418,11 +289,11 @@ class Catalog:
                     " ".join(terms),
                 ),
             )
-            chunk_ids.append(cursor.lastrowid)
+            chunk_ids.append(cursor.fetchone()[0])
         self._log(db, "add", list(zip(chunk_ids, (c.lang for c in doc.chunks), strict=True)))
         return chunk_ids
 
-    def update_document(self, db: sqlite3.Connection, document_id: int, changes: dict) -> None:
+    def update_document(self, db, document_id: int, changes: dict) -> None:
         """Set metadata columns (names from EDITABLE) and the time of the change."""
         assert set(changes) <= set(EDITABLE), changes
         columns = ", ".join(f"{name} = ?" for name in changes)
@@ -432,7 +303,7 @@ class Catalog:
         )
 
     def set_versions(
-        self, db: sqlite3.Connection, document_ids: list[int], links: list[tuple[int, int]]
+        self, db, document_ids: list[int], links: list[tuple[int, int]]
     ) -> None:
         """Replace every link from or to the passages of these documents with ``links``
         (passage id, its counterpart's id)."""
@@ -440,9 +311,9 @@ class Catalog:
         chunks = f"SELECT id FROM chunks WHERE document_id IN ({marks})"
         for column in ("chunk_id", "version_id"):  # each by its own index
             db.execute(f"DELETE FROM versions WHERE {column} IN ({chunks})", document_ids)
-        db.executemany("INSERT OR IGNORE INTO versions VALUES (?, ?)", links)
+        db.executemany("INSERT INTO versions VALUES (?, ?) ON CONFLICT DO NOTHING", links)
 
-    def delete_document(self, db: sqlite3.Connection, document_id: int) -> list[int]:
+    def delete_document(self, db, document_id: int) -> list[int]:
         chunks = self._chunks_of(db, document_id)
         self._log(db, "remove", chunks)
         db.execute("DELETE FROM documents WHERE id = ?", (document_id,))
@@ -453,7 +324,7 @@ class Catalog:
         """False when a key of that name exists."""
         with self.transaction() as db:
             cursor = db.execute(
-                "INSERT OR IGNORE INTO access_keys VALUES (?, ?, ?, ?)",
+                "INSERT INTO access_keys VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (name, role, digest, _now()),
             )
             return cursor.rowcount == 1
@@ -581,7 +452,8 @@ class Catalog:
         return {r[0] for r in self.query("SELECT sha256 FROM documents")}
 
     def works(self) -> set[str]:
-        return {r[0] for r in self.query("SELECT DISTINCT work FROM documents WHERE work NOT NULL")}
+        rows = self.query("SELECT DISTINCT work FROM documents WHERE work IS NOT NULL")
+        return {r[0] for r in rows}
 
     def versions_of(self, chunk_ids: list[int]) -> dict[int, list[int]]:
         """Each passage's stored counterparts in its document's other language versions."""
@@ -629,21 +501,19 @@ class Catalog:
                 clauses.append(f"{column} IN ({','.join('?' * len(values))})")
                 params.extend(values)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        cursor = self._reader().execute(
+        rows = self.query(
             f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id {where} "
             "ORDER BY c.id",
             tuple(params),
         )
-        return np.fromiter((r[0] for r in cursor), dtype=np.int64)
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     def passages(self, ids: list[int] | None = None, batch: int = 20_000):
         """What the indexes hold of each chunk, in batches: (ids, languages, vectors, term
         lists), of the given chunks or of all."""
         if ids is None:
-            cursor = self._reader().execute(
-                "SELECT id, lang, vector, terms FROM chunks ORDER BY id"
-            )
-            while rows := cursor.fetchmany(batch):
+            sql = "SELECT id, lang, vector, terms FROM chunks ORDER BY id"
+            for rows in self.database.stream(sql, (), batch):
                 yield _passages(rows)
             return
         for start in range(0, len(ids), batch):
@@ -656,7 +526,7 @@ class Catalog:
             if rows:
                 yield _passages(rows)
 
-    def texts_for_terms(self, db: sqlite3.Connection | None = None, document_id: int | None = None):
+    def texts_for_terms(self, db=None, document_id: int | None = None):
         """What keyword terms are computed from: (id, lang, title, heading, text) per chunk,
         of every document or of one."""
         where, params = ("WHERE d.id = ?", (document_id,)) if document_id is not None else ("", ())
@@ -669,7 +539,7 @@ class Catalog:
         return self.query(sql, params)
 
     def set_terms(
-        self, db: sqlite3.Connection, terms: list[tuple[int, str, list[str]]], log: bool = True
+        self, db, terms: list[tuple[int, str, list[str]]], log: bool = True
     ) -> None:
         """New keyword terms for chunks: (id, language, terms) each."""
         db.executemany(

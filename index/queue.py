@@ -1,18 +1,26 @@
 """The ingestion queue, kept in the catalog so that nothing a restart or a crash interrupts
-is lost: a job is a batch of uploaded files, each waiting in DATA_DIR/queue/<job>/<n>/ until
-a runner has added it (or found why not), and its report stays until it expires.
+is lost: a job is a batch of uploaded files, each waiting in SHARED_DIR/queue/<job>/<n>/
+until a runner has added it (or found why not), and its report stays until it expires.
 
-Only one runner works on a data folder at a time (it holds ``RUNNER_LOCK``), so a file it
-finds "running" when it starts was left by a runner that died: the file is queued again,
-up to ``MAX_ATTEMPTS`` times (a file that kills its runner each time is then failed, not
-retried forever). Each file's document is committed before its row says so; a runner killed
-in between adds the file again on its next try, which finds it already in the collection.
-"""
+A runner claims a file by marking its row "running" under its own name, with a lease it
+renews while it works. On PostgreSQL any number of runners (``koshqon worker`` on any
+machine) claim at once: each takes the oldest queued row no other transaction holds
+(``FOR UPDATE SKIP LOCKED``), so two never wait for or take the same file. A file whose
+lease ran out was left by a runner that died: it is queued again, up to ``MAX_ATTEMPTS``
+times (a file that kills its runner each time is then failed, not retried forever). With
+the embedded SQLite catalog one runner works on a data folder at a time (it holds
+``RUNNER_LOCK``), so every file it finds "running" when it starts is such a file.
+
+Each file's document is committed before its row says so; a runner killed in between adds
+the file again on its next try, which finds it already in the collection. A runner whose
+lease ran out while it worked (a pause longer than the lease) finds its row taken over,
+records nothing, and leaves the upload to the new claimant."""
 
 from __future__ import annotations
 
 import fcntl
 import json
+import math
 import os
 import shutil
 import time
@@ -135,10 +143,11 @@ class JobQueue:
                 sizes.append(path.stat().st_size)
             _sync_folder(self.folder / job_id)
             _sync_folder(self.folder)
-            with self.catalog.transaction() as db:
+            with self.catalog.transaction(serialised=False) as db:
                 seq = db.execute(
-                    "INSERT INTO jobs (id, created_at) VALUES (?, ?)", (job_id, _now())
-                ).lastrowid
+                    "INSERT INTO jobs (id, created_at) VALUES (?, ?) RETURNING seq",
+                    (job_id, _now()),
+                ).fetchone()[0]
                 db.executemany(
                     "INSERT INTO job_files (job_seq, ordinal, filename, metadata, bytes) "
                     "VALUES (?, ?, ?, ?, ?)",
@@ -154,23 +163,25 @@ class JobQueue:
             raise
         return job_id
 
-    def claim(self) -> QueuedFile | None:
-        """The next queued file of the oldest job, marked running."""
-        with self.catalog.transaction() as db:
+    def claim(self, runner: str, lease_s: float) -> QueuedFile | None:
+        """The next queued file of the oldest job, marked running under ``runner``'s name
+        for ``lease_s`` seconds (renewed by ``renew``)."""
+        with self.catalog.transaction(serialised=False) as db:
             row = db.execute(
                 "SELECT job_seq, ordinal FROM job_files WHERE state = 'queued' "
-                "ORDER BY job_seq, ordinal LIMIT 1"
+                f"ORDER BY job_seq, ordinal LIMIT 1{self.catalog.dialect.skip_locked}"
             ).fetchone()
             if row is None:
                 return None
             db.execute(
                 "UPDATE job_files SET state = 'running', attempts = attempts + 1, "
-                "claimed_at = ?, progress = NULL WHERE job_seq = ? AND ordinal = ?",
-                (_now(), *row),
+                "claimed_at = ?, progress = NULL, worker = ?, lease_until = ? "
+                "WHERE job_seq = ? AND ordinal = ?",
+                (_now(), runner, time.time() + lease_s, *row),
             )
             db.execute(
                 "UPDATE jobs SET started_at = COALESCE(started_at, ?) WHERE seq = ?",
-                (_now(), row["job_seq"]),
+                (_now(), row[0]),
             )
             return _file(
                 db.execute(
@@ -180,66 +191,100 @@ class JobQueue:
                 ).fetchone()
             )
 
+    def _held(self, db, file: QueuedFile, runner: str, sql: str, params: tuple) -> bool:
+        """Run ``sql`` (an UPDATE of job_files ending in WHERE) on ``file``'s row if
+        ``runner`` still holds it; whether it did."""
+        cursor = db.execute(
+            f"{sql} job_seq = ? AND ordinal = ? AND state = 'running' AND worker = ?",
+            (*params, self._seq(db, file.job_id), file.ordinal, runner),
+        )
+        return cursor.rowcount == 1
+
     def finish(
-        self, file: QueuedFile, state: str, reason: str | None, document_id: int | None
-    ) -> None:
-        """Record a file's outcome (the job is finished with its last file), then let go of
-        the stored upload."""
-        with self.catalog.transaction() as db:
-            seq = self._seq(db, file.job_id)
-            db.execute(
+        self,
+        file: QueuedFile,
+        runner: str,
+        outcome: tuple[str, str | None, int | None],
+        seconds: float,
+    ) -> bool:
+        """Record a file's outcome (state, reason, document id) and how long it took; the job
+        is finished with its last file. Then let go of the stored upload. False (and nothing
+        recorded) when ``runner`` no longer holds the file."""
+        with self.catalog.transaction(serialised=False) as db:
+            recorded = self._held(
+                db,
+                file,
+                runner,
                 "UPDATE job_files SET state = ?, reason = ?, document_id = ?, progress = NULL, "
-                "seconds = (julianday('now') - julianday(claimed_at)) * 86400 "
-                "WHERE job_seq = ? AND ordinal = ?",
-                (state, reason, document_id, seq, file.ordinal),
+                "seconds = ?, lease_until = NULL WHERE",
+                (*outcome, seconds),
             )
-            self._close_if_done(db, seq)
-        shutil.rmtree(self.path(file).parent, ignore_errors=True)
-        with suppress(OSError):  # not empty: other files of the job wait
-            self.path(file).parent.parent.rmdir()
+            if recorded:
+                self._close_if_done(db, self._seq(db, file.job_id))
+        if recorded:
+            shutil.rmtree(self.path(file).parent, ignore_errors=True)
+            with suppress(OSError):  # not empty: other files of the job wait
+                self.path(file).parent.parent.rmdir()
+        return recorded
 
-    def note(self, file: QueuedFile, progress: dict) -> None:
+    def note(self, file: QueuedFile, runner: str, progress: dict) -> None:
         """Where the runner is in a file: stage, done, total and that stage's ETA."""
-        with self.catalog.transaction() as db:
-            db.execute(
-                "UPDATE job_files SET progress = ? WHERE job_seq = ? AND ordinal = ? "
-                "AND state = 'running'",
-                (json.dumps(progress), self._seq(db, file.job_id), file.ordinal),
+        with self.catalog.transaction(serialised=False) as db:
+            self._held(
+                db, file, runner, "UPDATE job_files SET progress = ? WHERE", (json.dumps(progress),)
             )
 
-    def release(self, file: QueuedFile) -> None:
+    def renew(self, file: QueuedFile, runner: str, lease_s: float) -> bool:
+        """Keep the claim on a file for ``lease_s`` more seconds; False if it was lost."""
+        with self.catalog.transaction(serialised=False) as db:
+            sql = "UPDATE job_files SET lease_until = ? WHERE"
+            return self._held(db, file, runner, sql, (time.time() + lease_s,))
+
+    def release(self, file: QueuedFile, runner: str) -> None:
         """Put back a file a stopping runner could not finish (not counted as an attempt)."""
-        with self.catalog.transaction() as db:
-            db.execute(
+        with self.catalog.transaction(serialised=False) as db:
+            sql = (
                 "UPDATE job_files SET state = 'queued', attempts = attempts - 1, "
-                "progress = NULL WHERE job_seq = ? AND ordinal = ? AND state = 'running'",
-                (self._seq(db, file.job_id), file.ordinal),
+                "progress = NULL, worker = NULL, lease_until = NULL WHERE"
             )
+            self._held(db, file, runner, sql, ())
 
-    def recover(self) -> None:
-        """(With the runner lock.) Files left running by a runner that died are queued again
-        or, after MAX_ATTEMPTS, failed; stored uploads no queued file names are deleted."""
-        with self.catalog.transaction() as db:
-            db.execute(
-                "UPDATE job_files SET state = 'failed', reason = ?, progress = NULL "
-                "WHERE state = 'running' AND attempts >= ?",
+    def recover(self, every_running: bool = False) -> None:
+        """Files left running by a runner that died are queued again or, after
+        MAX_ATTEMPTS, failed: those whose lease ran out, or (``every_running``: this is the
+        data folder's only runner) all of them. Then stored uploads no queued file names
+        are deleted."""
+        expired = math.inf if every_running else time.time()
+        with self.catalog.transaction(serialised=False) as db:
+            left = (
+                "state = 'running' AND (lease_until IS NULL OR lease_until < ?)",
+                (expired,),
+            )
+            failed = db.execute(
+                "UPDATE job_files SET state = 'failed', reason = ?, progress = NULL, "
+                f"worker = NULL, lease_until = NULL WHERE {left[0]} AND attempts >= ?",
                 (
                     f"the service stopped while adding it, {MAX_ATTEMPTS} times; "
                     "the file may crash the reader",
+                    *left[1],
                     MAX_ATTEMPTS,
                 ),
             )
             db.execute(
-                "UPDATE job_files SET state = 'queued', progress = NULL WHERE state = 'running'"
+                "UPDATE job_files SET state = 'queued', progress = NULL, worker = NULL, "
+                f"lease_until = NULL WHERE {left[0]}",
+                left[1],
             )
-            for (seq,) in db.execute("SELECT seq FROM jobs WHERE finished_at IS NULL").fetchall():
-                self._close_if_done(db, seq)
+            if failed.rowcount:  # a job's last file may have been one of them
+                unfinished = db.execute("SELECT seq FROM jobs WHERE finished_at IS NULL")
+                for (seq,) in unfinished.fetchall():
+                    self._close_if_done(db, seq)
         self.collect()
 
     def expire(self, days: float) -> int:
         """Forget the reports of jobs finished more than ``days`` ago."""
         cutoff = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="seconds")
-        with self.catalog.transaction() as db:
+        with self.catalog.transaction(serialised=False) as db:
             return db.execute("DELETE FROM jobs WHERE finished_at < ?", (cutoff,)).rowcount
 
     def report(self, job_id: str) -> JobReport | None:

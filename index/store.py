@@ -1,11 +1,11 @@
 """The store: the only writer of the catalog and the indexes, keeping them in step.
 
-Documents are added in one SQLite transaction (documents, chunks, vectors, keyword terms and
-the change log together). The indexes (index/indexes.py) are caches of the catalog: just
+Documents are added in one catalog transaction (documents, chunks, vectors, keyword terms
+and the change log together). The indexes (index/indexes.py) are caches of the catalog: just
 before the COMMIT the store takes the indexes' write lock, and releases it once they have
 replayed the change, so a search never sees the catalog and the indexes disagree. Changes
-made by another process (the CLI ingesting while the server runs) are replayed the same way
-at the next search. Searches share a read lock and run side by side; a write holds them off
+made by another process (the CLI ingesting while the server runs, or another replica and
+the workers sharing a PostgreSQL catalog) are replayed the same way at the next search. Searches share a read lock and run side by side; a write holds them off
 only while its change is replayed (milliseconds for a document). Saving a snapshot holds
 off changes to the indexes, not searches.
 """
@@ -13,8 +13,10 @@ off changes to the indexes, not searches.
 from __future__ import annotations
 
 import fcntl
-import sqlite3
+import logging
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ from ingest.models import PreparedDocument, Progress
 from . import indexes as snapshots
 from .analysis import ANALYZER_VERSION, analyze
 from .catalog import Catalog, DocumentRecord
+from .database import INTEGRITY_ERRORS, open_database
 from .embedder import Embedder
 from .indexes import Indexes
 from .originals import Originals
@@ -38,6 +41,8 @@ VERSIONS_STORED = "1"  # how passage links of language versions are computed (in
 INDEX_DIR = "index"
 ORIGINALS_DIR = "originals"
 ENCODE_BATCH = 64  # passages encoded between two progress reports
+FOLLOW_EVERY_S = 0.5  # how often a replica of a shared catalog looks for others' changes
+log = logging.getLogger("koshqon.store")
 
 
 @dataclass(frozen=True)
@@ -113,16 +118,27 @@ def file_lock(path: Path, kind: int) -> Iterator[None]:
 
 
 class Store:
-    def __init__(self, data_dir: Path, embedder: Embedder):
+    def __init__(
+        self,
+        data_dir: Path,
+        embedder: Embedder,
+        database_url: str | None = None,
+        shared_dir: Path | None = None,
+    ):
+        """The catalog in ``data_dir`` (SQLite) or at ``database_url`` (PostgreSQL), with
+        the originals in ``shared_dir`` (by default ``data_dir``), which every machine
+        sharing the catalog must reach. The indexes are this machine's own."""
         self.data_dir = data_dir
         self.embedder = embedder
-        self.catalog = Catalog(data_dir / CATALOG_FILE)
-        self.originals = Originals(data_dir / ORIGINALS_DIR)
+        self.catalog = Catalog(open_database(database_url, data_dir / CATALOG_FILE))
+        self.originals = Originals((shared_dir or data_dir) / ORIGINALS_DIR)
         self.index_dir = data_dir / INDEX_DIR
+        self.holder = f"{socket.gethostname()}:{self.index_dir.resolve()}"
         self._lock = ReadWriteLock()
         self._changing = threading.Lock()  # held while the indexes change or are saved
         self._saver: threading.Thread | None = None
         self._indexes: Indexes | None = None
+        self._following = threading.Event()
         (data_dir / "vectors.faiss").unlink(missing_ok=True)  # the index file before snapshots
         self._check_model()
         self._check_analyzer()
@@ -130,9 +146,28 @@ class Store:
         self.originals.collect(self.catalog.checksums())
 
     def close(self) -> None:
+        self._following.clear()
         if self._saver is not None:
             self._saver.join()
         self.catalog.close()
+
+    def follow(self, every_s: float = FOLLOW_EVERY_S) -> None:
+        """Replay the changes other processes make to a shared (PostgreSQL) catalog as they
+        come, every ``every_s``, rather than at the next search: a replica stays within a
+        second of the catalog even while nobody searches it."""
+        if self.catalog.dialect.name != "postgresql" or self._following.is_set():
+            return
+        self._following.set()
+
+        def follow() -> None:
+            while self._following.is_set():
+                time.sleep(every_s)
+                try:
+                    self.indexes()
+                except Exception:  # the database restarting, say: the next round retries
+                    log.warning("could not follow the catalog's changes", exc_info=True)
+
+        threading.Thread(target=follow, name="koshqon-follow", daemon=True).start()
 
     def _check_model(self) -> None:
         """The index remembers its model; another model's vectors would be meaningless."""
@@ -220,7 +255,8 @@ class Store:
             previous = max(self._indexes.saved_seq, 0)
             snapshots.save(self._indexes, self.index_dir, self.catalog.get_meta("catalog_id"))
         # outside the lock: a writer waiting for it holds the catalog's
-        self.catalog.forget_changes(min(previous, self._indexes.saved_seq))
+        saved = self._indexes.saved_seq
+        self.catalog.forget_changes(self.holder, saved, min(previous, saved))
 
     @contextmanager
     def reading(self) -> Iterator[Indexes]:
@@ -237,7 +273,7 @@ class Store:
             self._refresh()
 
     @contextmanager
-    def _writing(self, documents: list[PreparedDocument] = ()) -> Iterator[sqlite3.Connection]:
+    def _writing(self, documents: list[PreparedDocument] = ()) -> Iterator:
         """One catalog transaction, published to the indexes as it commits. If it fails,
         originals stored for ``documents`` go too (unless another write cataloged them)."""
         self.indexes()
@@ -311,7 +347,7 @@ class Store:
                         db, document, vectors, _terms(document), (kept or {}).get(document.sha256)
                     )[0]
                 relink(self.catalog, db, {document.work for document, _ in documents})
-        except sqlite3.IntegrityError:  # one was added by another process meanwhile
+        except INTEGRITY_ERRORS:  # one was added by another process meanwhile
             if len(documents) == 1:
                 existing = self.catalog.find_by_sha256(documents[0][0].sha256)
                 return {existing.sha256: AddResult(existing, created=False)}

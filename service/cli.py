@@ -434,9 +434,11 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 def worker(data_dir) -> None:
     """Add the files of queued jobs (POST /jobs) in this process, until stopped.
 
-    One process runs a data folder's queue at a time: `koshqon serve` runs it itself
-    unless a worker does, and takes it over within seconds when the worker stops. SIGTERM
-    stops within seconds; a file not finished by then is added on the next start."""
+    With the embedded catalog one process runs a data folder's queue at a time: `koshqon
+    serve` runs it itself unless a worker does, and takes it over within seconds when the
+    worker stops. With a PostgreSQL catalog (KOSHQON_DATABASE_URL) any number of workers,
+    on any machines, claim files side by side. SIGTERM stops within seconds; a file not
+    finished by then is added on the next start."""
     import signal
     import threading
 
@@ -457,11 +459,23 @@ def worker(data_dir) -> None:
 
 
 def catalog_of(data_dir: Path):
-    """The catalog alone, for commands that need no model (keys)."""
+    """The catalog alone, for commands that need no model (keys), in SQLite or at
+    KOSHQON_DATABASE_URL."""
     from index.catalog import Catalog
+    from index.database import open_database
     from index.store import CATALOG_FILE
 
-    return Catalog(data_dir / CATALOG_FILE)
+    return Catalog(open_database(Settings().database_url, data_dir / CATALOG_FILE))
+
+
+def embedded_only(command: str) -> None:
+    """Commands that work on the embedded catalog's files refuse a PostgreSQL one."""
+    if Settings().database_url:
+        raise click.ClickException(
+            f"`koshqon {command}` works on the embedded SQLite catalog; this collection's is in "
+            "PostgreSQL (KOSHQON_DATABASE_URL). See docs/deployment.md for its backup "
+            "(pg_dump and the shared folder) and for rebuilding."
+        )
 
 
 @cli.command()
@@ -472,6 +486,7 @@ def backup(destination, data_dir) -> None:
     index snapshot and originals, consistent at one moment."""
     from index.backup import backup as copy
 
+    embedded_only("backup")
     with explained():
         copied = copy(data_dir, destination)
     click.echo(
@@ -486,6 +501,7 @@ def restore(source, data_dir) -> None:
     """Put the backup in SOURCE in place as the data folder (new or empty; no server on it)."""
     from index.backup import restore as put_back
 
+    embedded_only("restore")
     with explained():
         copied = put_back(source, data_dir)
     click.echo(f"Restored {copied.documents} documents into {data_dir}.")
@@ -559,6 +575,7 @@ def reindex(data_dir) -> None:
 
     from .core import reindex as rebuild
 
+    embedded_only("reindex")
     documents, passages = Catalog(data_dir / CATALOG_FILE).counts()
     # counted in passages, so that its ETA holds for collections of long and short texts
     # (with a new passage size the count is the old one's, approximately)

@@ -18,6 +18,36 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KOSHQON_")
 
     data_dir: Path = Field(Path("data"), description="Catalog, vector index and model cache.")
+    database_url: str | None = Field(
+        None,
+        description=(
+            "postgresql://user:password@host/db puts the catalog (documents, passages, vectors, "
+            "jobs, keys) in PostgreSQL, shared by every replica and worker; unset, it is "
+            "DATA_DIR/catalog.sqlite. The indexes stay in each machine's DATA_DIR."
+        ),
+    )
+    shared_dir: Path | None = Field(
+        None,
+        description=(
+            "Where originals and queued uploads are kept: with a PostgreSQL catalog, a folder "
+            "every replica and worker mounts (NFS, say). Defaults to DATA_DIR."
+        ),
+    )
+    serve_jobs: bool = Field(
+        True,
+        description=(
+            "Whether `koshqon serve` adds queued files itself. With a PostgreSQL catalog, "
+            "set false on replicas that should only answer, and run `koshqon worker`s."
+        ),
+    )
+    job_lease_s: float = Field(
+        60,
+        ge=1,
+        description=(
+            "How long a claim on a queued file lasts unless renewed (every third of it): a "
+            "runner that dies leaves its file to another after this long."
+        ),
+    )
     model: str = Field(
         "multilingual-e5-small",  # index.model_build.DEFAULT_MODEL_ID
         description=(
@@ -88,6 +118,10 @@ class Settings(BaseSettings):
     llm_model: str = Field("qwen2.5:7b-instruct", description="Model name at that endpoint.")
     llm_api_key: str | None = Field(None, description="Bearer token, if the endpoint needs one.")
     llm_timeout_s: float = Field(60, gt=0, description="How long to wait for the model.")
+
+    @property
+    def shared_root(self) -> Path:
+        return self.shared_dir or self.data_dir
 
     @property
     def model_cache(self) -> Path:

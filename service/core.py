@@ -13,7 +13,8 @@ from pathlib import Path
 
 from index.answer import Answer, Answering, answer
 from index.bundle import BadBundle, BundleWriter, read_bundle
-from index.catalog import ChunkRecord, DocumentRecord
+from index.catalog import Catalog, ChunkRecord, DocumentRecord
+from index.database import open_database
 from index.embedder import Embedder, Encoder, ModelNotLoaded, load_embedder
 from index.parallel import link_versions
 from index.reindex import reindex as rebuild_from_originals
@@ -252,10 +253,14 @@ def recorded_model(settings: Settings) -> ModelNotLoaded | None:
     it; None for a new collection, or one made with another model (opening it with the
     model says what to do)."""
     catalog = settings.data_dir / CATALOG_FILE
-    if not catalog.is_file():
+    if settings.database_url:
+        with closing(Catalog(open_database(settings.database_url, catalog))) as shared:
+            meta = {key: shared.get_meta(key) for key in ("model_id", "dim")}
+    elif not catalog.is_file():
         return None
-    with closing(sqlite3.connect(f"{catalog.resolve().as_uri()}?mode=ro", uri=True)) as db:
-        meta = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('model_id', 'dim')"))
+    else:
+        with closing(sqlite3.connect(f"{catalog.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            meta = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('model_id', 'dim')"))
     if meta.get("model_id") != settings.model:
         return None
     return ModelNotLoaded(settings.model, int(meta["dim"]))
@@ -271,7 +276,9 @@ class Koshqon:
             self.embedder, self.chunker = model_and_chunker(settings)
         else:
             self.embedder, self.chunker = recorded, Chunker(recorded.count_tokens)
-        self.store = Store(settings.data_dir, self.embedder)
+        self.store = Store(
+            settings.data_dir, self.embedder, settings.database_url, settings.shared_dir
+        )
         self.access = Access(self.store.catalog, settings.private)
 
     def close(self) -> None:

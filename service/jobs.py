@@ -1,17 +1,23 @@
 """Ingestion jobs: a batch of uploads is answered at once (202) and added in the background,
-one file after another, by the data folder's runner: a thread of `koshqon worker` if one
-runs, else of `koshqon serve`, which takes over when the worker stops. Jobs are kept in
-the catalog (index/queue.py): a restart resumes them, and GET /jobs/{id} reports each
-file's outcome until the report expires (KOSHQON_JOB_REPORT_DAYS). Stopping takes at most
-``STOP_GRACE_S`` plus the time to close: a file that is not done by then is put back and
-added on the next start."""
+one file after another, by a runner. With the embedded SQLite catalog that is the data
+folder's runner: a thread of `koshqon worker` if one runs, else of `koshqon serve`, which
+takes over when the worker stops. With a PostgreSQL catalog every `koshqon worker` (and
+every `koshqon serve` unless KOSHQON_SERVE_JOBS=false) is a runner, each claiming files
+for itself. Jobs are kept in the catalog (index/queue.py): a restart resumes them, and
+GET /jobs/{id} reports each file's outcome until the report expires
+(KOSHQON_JOB_REPORT_DAYS). A runner renews its claim on the file in hand every third of
+its lease (KOSHQON_JOB_LEASE_S); a runner that dies stops renewing, and another takes the
+file once the lease runs out. Stopping takes at most ``STOP_GRACE_S`` plus the time to
+close: a file that is not done by then is put back and added on the next start."""
 
 from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 import time
+import uuid
 from contextlib import suppress
 from typing import BinaryIO
 
@@ -32,8 +38,8 @@ class NotedProgress:
     """A file's progress (pages read by OCR, passages encoded) noted in its queue row, at
     most once a second, with the ETA of the stage in hand from that stage's own pace."""
 
-    def __init__(self, queue: JobQueue, file: QueuedFile):
-        self.queue, self.file = queue, file
+    def __init__(self, queue: JobQueue, file: QueuedFile, runner: str):
+        self.queue, self.file, self.runner = queue, file, runner
         self.series: tuple[str, int] | None = None
         self.started = self.last = time.monotonic()
         self.noted = 0.0
@@ -48,9 +54,8 @@ class NotedProgress:
         self.noted = now
         eta = (now - self.started) / done * (total - done) if done else None
         progress = {"stage": stage, "done": done, "total": total}
-        self.queue.note(
-            self.file, progress | {"eta_seconds": None if eta is None else round(eta, 1)}
-        )
+        eta_seconds = None if eta is None else round(eta, 1)
+        self.queue.note(self.file, self.runner, progress | {"eta_seconds": eta_seconds})
 
 
 class JobNotFound(KoshqonError):
@@ -60,12 +65,18 @@ class JobNotFound(KoshqonError):
 class Jobs:
     def __init__(self, koshqon: Koshqon, run: bool = True):
         self.koshqon = koshqon
-        self.queue = JobQueue(koshqon.store.catalog, koshqon.settings.data_dir / QUEUE_DIR)
+        settings = koshqon.settings
+        self.queue = JobQueue(koshqon.store.catalog, settings.shared_root / QUEUE_DIR)
+        self.shared = koshqon.store.catalog.dialect.name == "postgresql"
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.lease_s = settings.job_lease_s
         self._stop, self._wake = threading.Event(), threading.Event()
         self._current: QueuedFile | None = None
         self._runner = threading.Thread(target=self._run, name="koshqon-ingest", daemon=True)
+        self._renewer = threading.Thread(target=self._renew, name="koshqon-lease", daemon=True)
         if run:
             self._runner.start()
+            self._renewer.start()
 
     def submit(self, uploads: list[tuple[str, BinaryIO, Metadata | None]]) -> JobReport:
         """Store the uploads (spooled to disk as they arrived), each with its metadata, and
@@ -98,13 +109,16 @@ class Jobs:
             return True
         current = self._current
         if current is not None:
-            self.queue.release(current)
+            self.queue.release(current, self.name)
         return False
 
     def _run(self) -> None:
         # this thread's share of encoding yields to searches (Linux: niceness per thread)
         niceness = self.koshqon.settings.ingest_niceness
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+        if self.shared:  # any number of runners, each on files it claims
+            self._work()
+            return
         while not self._stop.is_set():
             with runner_lock(self.queue.folder) as runner:
                 if runner:
@@ -112,13 +126,24 @@ class Jobs:
                     return
             self._stop.wait(IDLE_POLL_S)  # another process runs the queue: wait our turn
 
+    def _renew(self) -> None:
+        """Keep the claim on the file in hand while this process lives."""
+        while not self._stop.wait(self.lease_s / 3):
+            current = self._current
+            if current is not None:
+                with suppress(Exception):  # the catalog unreachable: the next try may do
+                    self.queue.renew(current, self.name, self.lease_s)
+
     def _work(self) -> None:
-        self.queue.recover()
+        self.queue.recover(every_running=not self.shared)
+        self.queue.collect()
         self.queue.expire(self.koshqon.settings.job_report_days)
         tidied = time.monotonic()
         while not self._stop.is_set():
             try:
-                self._current = file = self.queue.claim()
+                if self.shared:  # files whose runner died elsewhere
+                    self.queue.recover()
+                self._current = file = self.queue.claim(self.name, self.lease_s)
                 if file is None:
                     if time.monotonic() - tidied > TIDY_EVERY_S:  # uploads a crash left
                         self.queue.collect()
@@ -131,20 +156,24 @@ class Jobs:
                 log.exception("the job runner met an error; it goes on in %s s", IDLE_POLL_S)
                 if self._current is not None:
                     with suppress(Exception):
-                        self.queue.release(self._current)
+                        self.queue.release(self._current, self.name)
                 self._stop.wait(IDLE_POLL_S)
             self._current = None
 
     def _add(self, file: QueuedFile) -> None:
         path = self.queue.path(file)
         if not path.is_file():
-            self.queue.finish(file, "failed", "the stored upload is missing", None)
+            self.queue.finish(file, self.name, ("failed", "the stored upload is missing", None), 0)
             return
+        started = time.monotonic()
         metadata = metadata_from(file.metadata)
-        noted = NotedProgress(self.queue, file)
+        noted = NotedProgress(self.queue, file, self.name)
         outcome = self.koshqon.add_queued(path, file.filename, metadata, noted)
         document_id = outcome.document.id if outcome.document else None
-        self.queue.finish(file, outcome.status, outcome.reason, document_id)
+        result = (outcome.status, outcome.reason, document_id)
+        if not self.queue.finish(file, self.name, result, time.monotonic() - started):
+            log.warning("job %s file %d was taken over (lease ran out)", file.job_id, file.ordinal)
+            return
         log.info(
             "job %s file %d %s: %s%s", file.job_id, file.ordinal, file.filename,
             outcome.status, f" ({outcome.reason})" if outcome.reason else "",

@@ -51,6 +51,27 @@ def corpora() -> Path:
 
 
 @pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL server for the session (tests/pg_cluster.py)."""
+    import pg_cluster as pg
+
+    if reason := pg.missing():
+        pytest.skip(reason)
+    cluster = pg.Cluster(free_port())
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request) -> str | None:
+    """Each engine the catalog runs on: None for the embedded SQLite file, else the URL of
+    a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return None
+    return request.getfixturevalue("postgres").new_database()
+
+
+@pytest.fixture(scope="session")
 def models_dir(tmp_path_factory) -> Path:
     """One rebuilt model for the whole session (each Koshqon shares the loaded model)."""
     return tmp_path_factory.mktemp("models")

@@ -20,6 +20,7 @@ from test_store import HashingEmbedder, in_step
 
 import service.core
 from index.catalog import Catalog
+from index.database import open_database
 from index.queue import MAX_ATTEMPTS, QUEUE_DIR, JobQueue
 from index.store import CATALOG_FILE, Store
 from service.api.app import create_app
@@ -36,53 +37,80 @@ def note(n: int, sentences: int = 3) -> tuple[str, io.BytesIO, dict]:
 
 
 @pytest.fixture
-def queue(tmp_path) -> JobQueue:
-    return JobQueue(Catalog(tmp_path / CATALOG_FILE), tmp_path / QUEUE_DIR)
+def queue(tmp_path, database_url) -> JobQueue:
+    """A queue in each engine's catalog (SQLite, and a throwaway PostgreSQL)."""
+    catalog = Catalog(open_database(database_url, tmp_path / CATALOG_FILE))
+    yield JobQueue(catalog, tmp_path / QUEUE_DIR)
+    catalog.close()
+
+
+LEASE_S = 60
 
 
 def test_a_job_waits_in_the_catalog_until_each_file_is_done(queue):
     job_id = queue.submit([note(1), note(2)])
     assert queue.report(job_id).state == "queued"
-    first = queue.claim()
+    first = queue.claim("a", LEASE_S)
     assert (first.job_id, first.ordinal, first.state, first.attempts) == (job_id, 0, "running", 1)
     assert queue.path(first).read_bytes().startswith("Кандас 1".encode())
     assert first.metadata == {"doc_type": "guide"}
-    queue.finish(first, "added", None, 7)
+    assert queue.finish(first, "a", ("added", None, 7), 1.5)
     assert not queue.path(first).exists(), "a done file's upload is let go"
     assert queue.report(job_id).state == "running"
-    queue.finish(queue.claim(), "failed", "unreadable", None)
+    queue.finish(queue.claim("a", LEASE_S), "a", ("failed", "unreadable", None), 0.1)
     report = queue.report(job_id)
     assert report.state == "finished" and report.finished_at
-    assert [(f.state, f.document_id, f.reason) for f in report.files] == [
-        ("added", 7, None),
-        ("failed", None, "unreadable"),
+    assert [(f.state, f.document_id, f.reason, f.seconds) for f in report.files] == [
+        ("added", 7, None, 1.5),
+        ("failed", None, "unreadable", 0.1),
     ]
-    assert queue.claim() is None
+    assert queue.claim("a", LEASE_S) is None
 
 
 def test_a_file_left_running_by_a_dead_runner_is_retried_then_failed(queue):
     job_id = queue.submit([note(1)])
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        file = queue.claim()
+        file = queue.claim("a", LEASE_S)
         assert (file.ordinal, file.attempts) == (0, attempt)
-        queue.note(file, {"stage": "reading", "done": 1, "total": 5, "eta_seconds": 9.0})
-        queue.recover()  # the next runner's start: this one died in the file
+        queue.note(file, "a", {"stage": "reading", "done": 1, "total": 5, "eta_seconds": 9.0})
+        queue.recover(every_running=True)  # the next runner's start: this one died in the file
     [file] = queue.report(job_id).files
     assert file.state == "failed" and "stopped while adding it, 3 times" in file.reason
     assert file.progress is None, "a failed file says nothing of how far it was"
     assert queue.report(job_id).state == "finished"
+    queue.collect()
     assert not queue.path(file).exists()
+
+
+def test_runners_side_by_side_claim_different_files_and_take_over_a_dead_ones(queue):
+    """Runners sharing a catalog: each file is claimed by one. A runner that stops renewing
+    its lease (it died) loses the file to another once the lease runs out; the first, if
+    it was only slow, then finds it taken and records nothing."""
+    job_id = queue.submit([note(1), note(2), note(3)])
+    first, second = queue.claim("a", LEASE_S), queue.claim("b", 0.2)
+    assert (first.ordinal, second.ordinal) == (0, 1)
+    queue.recover()
+    assert queue.report(job_id).files[1].state == "running", "a live lease is kept"
+    time.sleep(0.3)
+    queue.recover()  # "b" died: its lease ran out
+    assert queue.renew(first, "a", LEASE_S) and not queue.renew(second, "b", LEASE_S)
+    retried = queue.claim("c", LEASE_S)
+    assert (retried.ordinal, retried.attempts) == (1, 2)
+    assert not queue.finish(second, "b", ("added", None, 5), 1.0), "b no longer holds it"
+    assert queue.path(retried).exists(), "the upload stays for the runner that holds it"
+    assert queue.finish(retried, "c", ("added", None, 6), 1.0)
+    assert [f.state for f in queue.report(job_id).files] == ["running", "added", "queued"]
 
 
 def test_a_file_put_back_by_a_stopping_runner_loses_no_attempt(queue):
     queue.submit([note(1)])
-    queue.release(queue.claim())
-    assert queue.claim().attempts == 1
+    queue.release(queue.claim("a", LEASE_S), "a")
+    assert queue.claim("a", LEASE_S).attempts == 1
 
 
 def test_old_reports_expire_and_stray_uploads_are_collected(queue):
     job_id = queue.submit([note(1)])
-    queue.finish(queue.claim(), "added", None, 1)
+    queue.finish(queue.claim("a", LEASE_S), "a", ("added", None, 1), 1.0)
     assert queue.expire(days=30) == 0
     with queue.catalog.transaction() as db:
         db.execute("UPDATE jobs SET finished_at = '2020-01-01T00:00:00+00:00'")
@@ -91,7 +119,7 @@ def test_old_reports_expire_and_stray_uploads_are_collected(queue):
     stray.parent.mkdir(parents=True)
     stray.write_text("x")
     os.utime(stray.parent.parent, (0, 0))
-    queue.recover()
+    queue.collect()
     assert not any(queue.folder.iterdir())
 
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sqlite3
 import time
 
 import numpy as np
 import pytest
 
+from index.migrations import CatalogTooNew
 from index.store import Store
 from ingest.chunking import Chunker
 from ingest.errors import ModelMismatch
@@ -129,17 +131,34 @@ def test_searches_during_replacement_see_one_version_whole(tmp_path):
 
 
 def test_a_catalog_from_an_older_version_opens_with_its_documents(tmp_path):
-    """Columns added since (edit times, OCR pages) are added on open; nothing is lost."""
-    import sqlite3
-
+    """A catalog from before numbered migrations, and before edit times and OCR pages, is
+    migrated on open (its page counts computed); nothing is lost."""
     store = Store(tmp_path, HashingEmbedder())
     added = store.add(document("Регистрация по месту жительства.")).document
     store.close()
     with sqlite3.connect(tmp_path / "catalog.sqlite") as db:
-        db.execute("ALTER TABLE documents DROP COLUMN ocr_pages")
-        db.execute("ALTER TABLE documents DROP COLUMN updated_at")
+        db.execute("DELETE FROM meta WHERE key = 'schema'")
+        db.execute("UPDATE documents SET pages = '[[1, 0, 20], [2, 20, 32]]'")  # two pages
+        db.execute("DROP TABLE index_holders")
+        for table, column in [
+            ("documents", "ocr_pages"),
+            ("documents", "updated_at"),
+            ("documents", "page_count"),
+            ("job_files", "worker"),
+            ("job_files", "lease_until"),
+        ]:
+            db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     reopened = Store(tmp_path, HashingEmbedder()).catalog.document(added.id)
     assert (reopened.title, reopened.ocr_pages, reopened.updated_at) == (added.title, [], None)
+    assert reopened.page_count == 2
+
+
+def test_a_catalog_from_a_newer_koshqon_is_refused_not_misread(tmp_path):
+    Store(tmp_path, HashingEmbedder()).close()
+    with sqlite3.connect(tmp_path / "catalog.sqlite") as db:
+        db.execute("UPDATE meta SET value = '99' WHERE key = 'schema'")
+    with pytest.raises(CatalogTooNew, match="schema 99"):
+        Store(tmp_path, HashingEmbedder())
 
 
 def test_each_languages_background_kept_on_writes_is_the_one_rebuilt_from_the_index(tmp_path):

@@ -87,7 +87,8 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     async def lifespan(app: FastAPI):
         app.state.koshqon = Koshqon(settings)
         app.state.koshqon.store.indexes()  # loaded before the first search, not during it
-        app.state.jobs = Jobs(app.state.koshqon)
+        app.state.jobs = Jobs(app.state.koshqon, run=settings.serve_jobs)
+        app.state.koshqon.store.follow()  # a shared catalog's changes, made elsewhere
         if url:
             announcement.write_text(json.dumps({"url": url, "pid": os.getpid()}))
         yield
