@@ -80,6 +80,12 @@ def _content(doc: PreparedDocument) -> tuple:
     )
 
 
+def _marks(values) -> str:
+    """The parameters of ``IN (…)`` for these values (NULL, which matches nothing, for none:
+    PostgreSQL refuses an empty list)."""
+    return ",".join("?" * len(values)) or "NULL"
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -307,7 +313,7 @@ class Catalog:
     ) -> None:
         """Replace every link from or to the passages of these documents with ``links``
         (passage id, its counterpart's id)."""
-        marks = ",".join("?" * len(document_ids))
+        marks = _marks(document_ids)
         chunks = f"SELECT id FROM chunks WHERE document_id IN ({marks})"
         for column in ("chunk_id", "version_id"):  # each by its own index
             db.execute(f"DELETE FROM versions WHERE {column} IN ({chunks})", document_ids)
@@ -379,7 +385,7 @@ class Catalog:
 
     def documents_by_id(self, ids: list[int]) -> dict[int, DocumentRecord]:
         """The documents of these ids, in one query (a search's hits)."""
-        marks = ",".join("?" * len(ids))
+        marks = _marks(ids)
         rows = self.query(
             f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id IN ({marks})", tuple(ids)
         )
@@ -427,7 +433,7 @@ class Catalog:
 
     def vectors_of(self, ids: list[int]) -> np.ndarray:
         """The stored vectors of these passages, in this order."""
-        marks = ",".join("?" * len(ids))
+        marks = _marks(ids)
         rows = self.query(f"SELECT id, vector FROM chunks WHERE id IN ({marks})", tuple(ids))
         found = {r[0]: np.frombuffer(r[1], dtype=np.float32) for r in rows}
         return np.stack([found[i] for i in ids])
@@ -457,7 +463,7 @@ class Catalog:
 
     def versions_of(self, chunk_ids: list[int]) -> dict[int, list[int]]:
         """Each passage's stored counterparts in its document's other language versions."""
-        marks = ",".join("?" * len(chunk_ids))
+        marks = _marks(chunk_ids)
         rows = self.query(
             f"SELECT chunk_id, version_id FROM versions WHERE chunk_id IN ({marks}) "
             "ORDER BY chunk_id, version_id",
@@ -470,12 +476,12 @@ class Catalog:
 
     def documents_of_chunks(self, ids: list[int]) -> dict[int, int]:
         """Chunk id → document id."""
-        marks = ",".join("?" * len(ids))
+        marks = _marks(ids)
         rows = self.query(f"SELECT id, document_id FROM chunks WHERE id IN ({marks})", tuple(ids))
         return {r[0]: r[1] for r in rows}
 
     def chunks_by_id(self, ids: list[int]) -> dict[int, ChunkRecord]:
-        marks = ",".join("?" * len(ids))
+        marks = _marks(ids)
         rows = (
             self.query(f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE id IN ({marks})", tuple(ids))
             if ids
@@ -498,7 +504,7 @@ class Catalog:
             ("d.doc_type", doc_types),
         ):
             if values:
-                clauses.append(f"{column} IN ({','.join('?' * len(values))})")
+                clauses.append(f"{column} IN ({_marks(values)})")
                 params.extend(values)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self.query(
@@ -520,7 +526,7 @@ class Catalog:
             part = ids[start : start + batch]
             rows = self.query(
                 "SELECT id, lang, vector, terms FROM chunks WHERE id IN "
-                f"({','.join('?' * len(part))}) ORDER BY id",
+                f"({_marks(part)}) ORDER BY id",
                 tuple(part),
             )
             if rows:

@@ -15,6 +15,7 @@ import time
 import numpy as np
 import pytest
 
+from index import indexes as snapshots
 from index.migrations import CatalogTooNew
 from index.store import Store
 from ingest.chunking import Chunker
@@ -49,8 +50,23 @@ def in_step(store: Store) -> bool:
     return indexes.ids().tolist() == indexes.keyword_ids().tolist() == catalog
 
 
-def test_a_failed_write_leaves_no_trace(tmp_path, monkeypatch):
-    store = Store(tmp_path, HashingEmbedder())
+@pytest.fixture
+def open_store(tmp_path, database_url):
+    """Stores on ``tmp_path`` with each engine's catalog (SQLite, and a PostgreSQL database
+    of the test's own), closed at the end."""
+    opened = []
+
+    def open_store(data_dir=tmp_path):
+        opened.append(Store(data_dir, HashingEmbedder(), database_url, tmp_path / "shared"))
+        return opened[-1]
+
+    yield open_store
+    for store in opened:
+        store.close()
+
+
+def test_a_failed_write_leaves_no_trace(open_store, tmp_path, monkeypatch):
+    store = open_store()
     store.add(document("Кандас — этнический казах."))
 
     def broken(db, doc, vectors, term_lists, kept=None):
@@ -70,8 +86,8 @@ def test_a_failed_write_leaves_no_trace(tmp_path, monkeypatch):
     assert len([p for p in store.originals.folder.rglob("*") if p.is_file()]) == 1
 
 
-def test_originals_are_kept_by_content_and_go_with_their_document(tmp_path):
-    store = Store(tmp_path, HashingEmbedder())
+def test_originals_are_kept_by_content_and_go_with_their_document(open_store, tmp_path):
+    store = open_store()
     first = document("Кандас — этнический казах.", "kandas.txt")
     added = store.add(first).document
     assert store.originals.get(added.sha256) == "Кандас — этнический казах.".encode()
@@ -83,14 +99,51 @@ def test_originals_are_kept_by_content_and_go_with_their_document(tmp_path):
     assert not store.originals.path(second.sha256).exists()
 
 
-def test_another_process_writing_is_noticed(tmp_path):
-    reader, writer = Store(tmp_path, HashingEmbedder()), Store(tmp_path, HashingEmbedder())
+def test_another_process_writing_is_noticed(open_store, tmp_path):
+    reader, writer = open_store(), open_store()
     assert len(reader.indexes()) == 0
     added = writer.add(document("Ішкі көші-қон және еңбек нарығы.")).document
     assert reader.indexes().ids().tolist() == [c.id for c in reader.catalog.chunks_of(added.id)]
     assert in_step(reader)
     writer.remove(added.id)
     assert len(reader.indexes()) == 0
+
+
+def test_replicas_with_indexes_of_their_own_follow_one_shared_catalog(tmp_path, postgres):
+    """Two machines' stores on one PostgreSQL catalog, each with its own indexes: a write
+    through either shows through the other at once, and without a search within a
+    second. A replica that goes away keeps its snapshot's part of the change log while
+    the other saves snapshots, so it comes back by replaying, not rebuilding."""
+    url, shared = postgres.new_database(), tmp_path / "shared"
+    a = Store(tmp_path / "a", HashingEmbedder(), url, shared)
+    b = Store(tmp_path / "b", HashingEmbedder(), url, shared)
+    added = a.add(document("Ішкі көші-қон және еңбек нарығы.")).document
+    assert b.catalog.document(added.id).title == added.title
+    assert b.indexes().ids().tolist() == a.indexes().ids().tolist() != []
+    b.follow(every_s=0.1)
+    b.remove(added.id)
+    a.add(document("Кандастарға арналған квота.", "quota.txt"))
+    deadline = time.monotonic() + 1
+    while b._indexes.seq != a.catalog.last_change() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert b._indexes.seq == a.catalog.last_change(), "followed without a search"
+    assert in_step(b) and in_step(a)
+    b.snapshot()
+    away = b._indexes.seq
+    b.close()
+    for n in range(3):
+        a.add(document(f"Регистрация мигрантов, выпуск {n}.", f"{n}.txt"))
+        a.snapshot()
+    assert 0 < a.catalog.forgotten() <= away, "the log b needs is kept"
+    b = Store(tmp_path / "b", HashingEmbedder(), url, shared)
+    b_build = snapshots.build
+    try:
+        snapshots.build = None  # coming back must not rebuild from the catalog
+        assert in_step(b) and len(b.indexes()) == 4
+    finally:
+        snapshots.build = b_build
+    a.close()
+    b.close()
 
 
 def test_opening_with_another_model_says_how_to_reindex(tmp_path):
@@ -101,13 +154,13 @@ def test_opening_with_another_model_says_how_to_reindex(tmp_path):
         Store(tmp_path, other)
 
 
-def test_searches_during_replacement_see_one_version_whole(tmp_path):
+def test_searches_during_replacement_see_one_version_whole(open_store, tmp_path):
     """Readers racing a writer see the old passages or the new ones, never a mix."""
     import threading
 
     from index.search import search
 
-    store = Store(tmp_path, HashingEmbedder())
+    store = open_store()
     versions = [
         "\n\n".join(f"Edition {v}. Section {n}: виза и регистрация." for n in range(12))
         for v in ("one", "two")
@@ -183,10 +236,10 @@ def test_each_languages_background_kept_on_writes_is_the_one_rebuilt_from_the_in
         assert kept.scale(query, lang) == pytest.approx(rebuilt.scale(query, lang))
 
 
-def test_a_process_behind_a_dropped_log_reloads_from_the_snapshot(tmp_path):
+def test_a_process_behind_a_dropped_log_reloads_from_the_snapshot(open_store, tmp_path):
     """The change log is dropped up to the previous snapshot; a process that had not
     replayed that far loads the current snapshot instead of missing changes."""
-    reader, writer = Store(tmp_path, HashingEmbedder()), Store(tmp_path, HashingEmbedder())
+    reader, writer = open_store(), open_store()
     assert len(reader.indexes()) == 0
     for n in range(3):
         writer.add(document(f"Регистрация мигрантов, выпуск {n}.", f"{n}.txt"))
@@ -195,12 +248,12 @@ def test_a_process_behind_a_dropped_log_reloads_from_the_snapshot(tmp_path):
     assert in_step(reader) and len(reader.indexes()) == 3
 
 
-def test_live_saved_and_rebuilt_indexes_rank_alike(tmp_path):
+def test_live_saved_and_rebuilt_indexes_rank_alike(open_store, tmp_path):
     """The indexes as written, as loaded from the snapshot plus the log, and as rebuilt
     from the catalog alone give the same rankings."""
     from index.search import search
 
-    store = Store(tmp_path, HashingEmbedder())
+    store = open_store()
     added = store.add_many(
         [
             document(f"Кандас {n} получает визу и регистрацию номер {n}.", f"{n}.txt")
@@ -219,9 +272,9 @@ def test_live_saved_and_rebuilt_indexes_rank_alike(tmp_path):
 
     live = rankings(store)
     store.close()
-    assert rankings(Store(tmp_path, HashingEmbedder())) == live
+    assert rankings(open_store()) == live
     shutil.rmtree(tmp_path / "index")
-    assert rankings(Store(tmp_path, HashingEmbedder())) == live
+    assert rankings(open_store()) == live
 
 
 def test_originals_without_a_document_are_collected_when_old_enough(tmp_path):
