@@ -40,7 +40,7 @@ RUNNER_LOCK = "RUNNER.lock"
 MAX_ATTEMPTS = 3
 DONE = ("added", "skipped", "failed")
 FILE_COLUMNS = "j.id AS job_id, f.ordinal, f.filename, f.metadata, f.state, f.reason, "
-FILE_COLUMNS += "f.document_id, f.attempts, f.bytes, f.seconds, f.progress"
+FILE_COLUMNS += "f.document_id, f.attempts, f.bytes, f.seconds, f.progress, f.worker"
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,7 @@ class QueuedFile:
     bytes: int
     seconds: float | None  # how long it took, once done
     progress: dict | None  # while running: stage, done, total, eta_seconds (of the stage)
+    worker: str | None  # while running: the runner holding it (host:pid:tag)
 
 
 @dataclass(frozen=True)

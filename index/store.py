@@ -18,7 +18,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,11 +124,14 @@ class Store:
         embedder: Embedder,
         database_url: str | None = None,
         shared_dir: Path | None = None,
+        searching: bool = True,
     ):
         """The catalog in ``data_dir`` (SQLite) or at ``database_url`` (PostgreSQL), with
         the originals in ``shared_dir`` (by default ``data_dir``), which every machine
-        sharing the catalog must reach. The indexes are this machine's own."""
+        sharing the catalog must reach. The indexes are this machine's own;
+        ``searching=False`` (a worker writing to a shared catalog) keeps none."""
         self.data_dir = data_dir
+        self.searching = searching
         self.embedder = embedder
         self.catalog = Catalog(open_database(database_url, data_dir / CATALOG_FILE))
         self.originals = Originals((shared_dir or data_dir) / ORIGINALS_DIR)
@@ -276,16 +279,19 @@ class Store:
     def _writing(self, documents: list[PreparedDocument] = ()) -> Iterator:
         """One catalog transaction, published to the indexes as it commits. If it fails,
         originals stored for ``documents`` go too (unless another write cataloged them)."""
-        self.indexes()
+        if self.searching:
+            self.indexes()
+        publishing = self._publishing if self.searching else nullcontext
         try:
-            with self.catalog.transaction(self._publishing) as db:
+            with self.catalog.transaction(publishing) as db:
                 yield db
         except BaseException:
             for document in documents:
                 if self.catalog.find_by_sha256(document.sha256) is None:
                     self.originals.delete(document.sha256)
             raise
-        self._snapshot_if_due()
+        if self.searching:
+            self._snapshot_if_due()
 
     # --- writes ---------------------------------------------------------------------------
     def add(self, document: PreparedDocument, progress: Progress | None = None) -> AddResult:

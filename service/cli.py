@@ -47,12 +47,12 @@ def explained() -> Iterator[None]:
         raise click.ClickException(str(error)) from error
 
 
-def open_koshqon(data_dir: Path, model: bool = True):
+def open_koshqon(data_dir: Path, model: bool = True, searching: bool = True):
     """The collection; ``model=False`` for commands that encode nothing (fast)."""
     from .core import Koshqon
 
     with explained():
-        return Koshqon(Settings(data_dir=data_dir), model)
+        return Koshqon(Settings(data_dir=data_dir), model, searching)
 
 
 @click.group()
@@ -444,7 +444,8 @@ def worker(data_dir) -> None:
 
     from .jobs import Jobs
 
-    koshqon = open_koshqon(data_dir)
+    # on a shared catalog the replicas search; a worker keeps no indexes of its own
+    koshqon = open_koshqon(data_dir, searching=not Settings().database_url)
     progress = logging.getLogger("koshqon.jobs")
     progress.addHandler(logging.StreamHandler(sys.stdout))
     progress.setLevel(logging.INFO)

@@ -267,9 +267,10 @@ def recorded_model(settings: Settings) -> ModelNotLoaded | None:
 
 
 class Koshqon:
-    def __init__(self, settings: Settings, model: bool = True):
+    def __init__(self, settings: Settings, model: bool = True, searching: bool = True):
         """``model=False``: for what encodes nothing, the model is not loaded (if the
-        collection already records it)."""
+        collection already records it). ``searching=False``: for what only writes to a
+        shared catalog (a worker), no indexes are kept."""
         self.settings = settings
         recorded = None if model else recorded_model(settings)
         if recorded is None:
@@ -277,7 +278,7 @@ class Koshqon:
         else:
             self.embedder, self.chunker = recorded, Chunker(recorded.count_tokens)
         self.store = Store(
-            settings.data_dir, self.embedder, settings.database_url, settings.shared_dir
+            settings.data_dir, self.embedder, settings.database_url, settings.shared_dir, searching
         )
         self.access = Access(self.store.catalog, settings.private)
 

@@ -180,6 +180,9 @@ class FileResult(Model):
     status: Literal["added", "skipped", "failed"]
     reason: str | None = Field(description="Why a file was skipped or failed.")
     document_id: int | None
+    attempts: int = Field(
+        description="How many times a runner took it: more than 1 after a runner died in it."
+    )
 
 
 class FileProgress(Model):
@@ -190,6 +193,7 @@ class FileProgress(Model):
     done: int
     total: int
     eta_seconds: float | None = Field(description="Left of this stage, at its pace so far.")
+    runner: str = Field(description="Who is adding it: host:process:tag of a worker or server.")
 
 
 class JobStatus(Model):

@@ -23,12 +23,22 @@ router = APIRouter(prefix="/jobs", tags=["jobs"], dependencies=[Reader], respons
 
 def status(job: JobReport) -> JobStatus:
     results = [
-        FileResult(filename=f.filename, status=f.state, reason=f.reason, document_id=f.document_id)
+        FileResult(
+            filename=f.filename,
+            status=f.state,
+            reason=f.reason,
+            document_id=f.document_id,
+            attempts=f.attempts,
+        )
         for f in job.files
         if f.state in DONE
     ]
     running = [f for f in job.files if f.state == "running" and f.progress]
-    current = FileProgress(filename=running[0].filename, **running[0].progress) if running else None
+    current = (
+        FileProgress(filename=running[0].filename, runner=running[0].worker, **running[0].progress)
+        if running
+        else None
+    )
     return JobStatus(
         current=current,
         eta_seconds=job.eta_seconds,
