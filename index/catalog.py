@@ -241,8 +241,9 @@ class Catalog:
         dates the document had."""
         columns = [*CONTENT_FIELDS, "added_at", "updated_at"]
         values = [*_content(doc), _now(), None]
-        if kept:  # its own id, not one the database would number
-            columns, values = ["id", *columns], [kept.id, *values[:-2], kept.added_at, kept.updated_at]
+        if kept:  # its own id and dates, not ones the database would give
+            columns = ["id", *columns]
+            values = [kept.id, *values[:-2], kept.added_at, kept.updated_at]
         document_id = db.execute(
             f"INSERT INTO documents ({', '.join(columns)}) "
             f"VALUES ({', '.join('?' * len(columns))}) RETURNING id",
@@ -308,9 +309,7 @@ class Catalog:
             (*changes.values(), _now(), document_id),
         )
 
-    def set_versions(
-        self, db, document_ids: list[int], links: list[tuple[int, int]]
-    ) -> None:
+    def set_versions(self, db, document_ids: list[int], links: list[tuple[int, int]]) -> None:
         """Replace every link from or to the passages of these documents with ``links``
         (passage id, its counterpart's id)."""
         marks = _marks(document_ids)
@@ -544,9 +543,7 @@ class Catalog:
             return db.execute(sql, params).fetchall()
         return self.query(sql, params)
 
-    def set_terms(
-        self, db, terms: list[tuple[int, str, list[str]]], log: bool = True
-    ) -> None:
+    def set_terms(self, db, terms: list[tuple[int, str, list[str]]], log: bool = True) -> None:
         """New keyword terms for chunks: (id, language, terms) each."""
         db.executemany(
             "UPDATE chunks SET terms = ? WHERE id = ?", [(" ".join(t), i) for i, _, t in terms]

@@ -219,11 +219,14 @@ class PostgresDatabase(Database):
 
     def stream(self, sql: str, params: tuple, batch: int) -> Iterator[list]:
         """Through a server-side cursor, so a million rows never sit in memory at once."""
-        with self._pool.connection() as connection, connection.transaction():
-            with connection.cursor(name="koshqon_stream") as cursor:
-                cursor.execute(_spelled(sql), params)
-                while rows := cursor.fetchmany(batch):
-                    yield rows
+        with (
+            self._pool.connection() as connection,
+            connection.transaction(),
+            connection.cursor(name="koshqon_stream") as cursor,
+        ):
+            cursor.execute(_spelled(sql), params)
+            while rows := cursor.fetchmany(batch):
+                yield rows
 
 
 def _without_password(url: str) -> str:

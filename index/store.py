@@ -1,13 +1,14 @@
 """The store: the only writer of the catalog and the indexes, keeping them in step.
 
 Documents are added in one catalog transaction (documents, chunks, vectors, keyword terms
-and the change log together). The indexes (index/indexes.py) are caches of the catalog: just
-before the COMMIT the store takes the indexes' write lock, and releases it once they have
-replayed the change, so a search never sees the catalog and the indexes disagree. Changes
-made by another process (the CLI ingesting while the server runs, or another replica and
-the workers sharing a PostgreSQL catalog) are replayed the same way at the next search. Searches share a read lock and run side by side; a write holds them off
-only while its change is replayed (milliseconds for a document). Saving a snapshot holds
-off changes to the indexes, not searches.
+and the change log together). The indexes (index/indexes.py) are caches of the catalog:
+just before the COMMIT the store takes the indexes' write lock, and releases it once they
+have replayed the change, so a search never sees the catalog and the indexes disagree.
+Changes made by another process (the CLI ingesting while the server runs, or another
+replica and the workers sharing a PostgreSQL catalog) are replayed the same way at the
+next search. Searches share a read lock and run side by side; a write holds them off only
+while its change is replayed (milliseconds for a document). Saving a snapshot holds off
+changes to the indexes, not searches.
 """
 
 from __future__ import annotations

@@ -46,8 +46,16 @@ class Cluster:
         )  # fmt: skip
         self.server = subprocess.Popen(
             self._as_owner(
-                BIN / "postgres", "-D", self.data, "-p", str(port), "-h", "127.0.0.1",
-                "-k", self.folder, *FAST,
+                BIN / "postgres",
+                "-D",
+                self.data,
+                "-p",
+                str(port),
+                "-h",
+                "127.0.0.1",
+                "-k",
+                self.folder,
+                *FAST,
             ),  # fmt: skip
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -95,7 +95,9 @@ class Processes:
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory, postgres, models_dir):
     model_and_chunker(Settings(models_dir=models_dir))  # built once, before four processes
-    processes = Processes(tmp_path_factory.mktemp("deployment"), postgres.new_database(), models_dir)
+    processes = Processes(
+        tmp_path_factory.mktemp("deployment"), postgres.new_database(), models_dir
+    )
     a = processes.replica("replica-a")
     processes.ready(a)  # the first one creates the catalog's schema …
     b = processes.replica("replica-b")  # … the others find it
@@ -157,8 +159,7 @@ def test_writes_through_either_replica_show_on_the_other_within_2_s(deployment):
 def long_text(paragraphs: int) -> str:
     return "\n\n".join(
         f"{n}-бап. Кандастарды қоныстандыру өңірлерінің {n}-бағдарламасы: тұрғын үй, жұмыс, "
-        f"тіл курстары және әлеуметтік көмек; {n * 7} отбасы, {n * 3} аудан, {n + 1990}-жыл. "
-        * 6
+        f"тіл курстары және әлеуметтік көмек; {n * 7} отбасы, {n * 3} аудан, {n + 1990}-жыл. " * 6
         for n in range(paragraphs)
     )
 
