@@ -44,7 +44,7 @@ def test_pages_read_by_ocr_are_reported_from_the_reading_process():
 
 
 def queued(n: int, state: str, size: int, seconds=None, progress=None) -> QueuedFile:
-    return QueuedFile("j", n, f"f{n}.pdf", {}, state, None, None, 1, size, seconds, progress)
+    return QueuedFile("j", n, f"f{n}.pdf", {}, state, None, None, 1, size, seconds, progress, None)
 
 
 def test_the_eta_goes_by_the_jobs_own_pace():
