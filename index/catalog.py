@@ -327,7 +327,7 @@ class Catalog:
     # --- access keys (service/access.py) ----------------------------------------------------
     def add_key(self, name: str, role: str, digest: str) -> bool:
         """False when a key of that name exists."""
-        with self.transaction() as db:
+        with self.transaction(serialised=False) as db:  # not the change log's
             cursor = db.execute(
                 "INSERT INTO access_keys VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (name, role, digest, _now()),
@@ -341,7 +341,7 @@ class Catalog:
 
     def revoke_key(self, name: str) -> bool:
         """False when there is no such key; its sessions end with it."""
-        with self.transaction() as db:
+        with self.transaction(serialised=False) as db:  # not the change log's
             return db.execute("DELETE FROM access_keys WHERE name = ?", (name,)).rowcount == 1
 
     def role_of_key(self, digest: str) -> tuple[str, str] | None:
@@ -350,7 +350,7 @@ class Catalog:
         return tuple(rows[0]) if rows else None
 
     def add_session(self, digest: str, key_name: str, expires_at: str) -> None:
-        with self.transaction() as db:
+        with self.transaction(serialised=False) as db:  # not the change log's
             db.execute("DELETE FROM sessions WHERE expires_at < ?", (_now(),))
             db.execute("INSERT INTO sessions VALUES (?, ?, ?)", (digest, key_name, expires_at))
 
@@ -364,7 +364,7 @@ class Catalog:
         return tuple(rows[0]) if rows else None
 
     def end_session(self, digest: str) -> None:
-        with self.transaction() as db:
+        with self.transaction(serialised=False) as db:  # not the change log's
             db.execute("DELETE FROM sessions WHERE digest = ?", (digest,))
 
     # --- reads ------------------------------------------------------------------------------

@@ -23,9 +23,16 @@ from pathlib import Path
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from ingest.errors import KoshqonError
+
 INTEGRITY_ERRORS = (sqlite3.IntegrityError, psycopg.IntegrityError)
 WRITE_LOCK = 0x6B6F736871  # the advisory lock every catalog write takes ("koshq")
 READERS = 8  # connections a process keeps for reading a PostgreSQL catalog
+CONNECT_TIMEOUT_S = 10
+
+
+class CatalogUnavailable(KoshqonError):
+    title = "Catalog unavailable"
 
 
 @dataclass(frozen=True)
@@ -36,10 +43,19 @@ class Dialect:
     real: str  # a double-precision number
     without_rowid: str
     skip_locked: str  # rows another transaction holds are passed over, not waited for
+    for_update: str  # a row read to be changed, held until the transaction ends
+    epoch: str  # the database's clock in seconds (one clock for the leases of every machine)
 
 
 SQLITE = Dialect(
-    "sqlite", "INTEGER PRIMARY KEY AUTOINCREMENT", "BLOB", "REAL", " WITHOUT ROWID", ""
+    "sqlite",
+    "INTEGER PRIMARY KEY AUTOINCREMENT",
+    "BLOB",
+    "REAL",
+    " WITHOUT ROWID",
+    "",
+    "",  # (a SQLite write transaction holds the whole file)
+    "((julianday('now') - 2440587.5) * 86400.0)",
 )
 POSTGRES = Dialect(
     "postgresql",
@@ -48,6 +64,8 @@ POSTGRES = Dialect(
     "DOUBLE PRECISION",
     "",
     " FOR UPDATE SKIP LOCKED",
+    " FOR UPDATE",
+    "EXTRACT(EPOCH FROM clock_timestamp())::float8",
 )
 
 
@@ -189,10 +207,26 @@ class PostgresDatabase(Database):
     def __init__(self, url: str):
         self.location = _without_password(url)
         options = {"autocommit": True, "row_factory": _rows}
+        try:  # at once, in the server's own words, rather than a pool retrying
+            psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S).close()
+        except psycopg.Error as error:
+            reason = str(error).strip().splitlines()[-1]
+            raise CatalogUnavailable(
+                f"cannot reach the catalog's PostgreSQL ({self.location}): {reason}"
+            ) from None
         self._pool = ConnectionPool(
-            url, min_size=1, max_size=READERS + 1, kwargs=options, open=True, name="koshqon"
+            url,
+            min_size=1,
+            max_size=READERS + 1,
+            kwargs=options,
+            open=True,
+            name="koshqon",
+            check=ConnectionPool.check_connection,  # one dropped by a server restart: replaced
         )
-        self._pool.wait(timeout=30)
+        self._pool.wait(timeout=CONNECT_TIMEOUT_S)
+        # a process's serialised writes wait here, not holding connections while they wait
+        # for the advisory lock (the one holding it needs a second one to replay its change)
+        self._writer = threading.RLock()
 
     def close(self) -> None:
         self._pool.close()
@@ -204,7 +238,7 @@ class PostgresDatabase(Database):
 
     @contextmanager
     def writing(self, committing=nullcontext, serialised: bool = True):
-        with self._pool.connection() as connection:
+        with self._writer if serialised else nullcontext(), self._pool.connection() as connection:
             connection.execute("BEGIN")
             try:
                 if serialised:

@@ -42,6 +42,10 @@ FORMAT = 2
 log = logging.getLogger("koshqon.index")
 
 
+class LogForgotten(Exception):
+    """The change log was pruned past these indexes: reload or rebuild them."""
+
+
 @dataclass
 class Partition:
     """One language's passages: their vectors and their keyword terms."""
@@ -117,8 +121,11 @@ class Indexes:
             keywords.add(ids[rows][held], [term_lists[r] for r in rows[held]])
 
     def catch_up(self, catalog: Catalog) -> int:
-        """Replay the catalog's changes made since ``seq``; the number replayed."""
+        """Replay the catalog's changes made since ``seq``; the number replayed. Raises
+        LogForgotten if another process dropped some of them meanwhile."""
         changes = catalog.changes_since(self.seq)
+        if catalog.forgotten() > self.seq:  # read after them: none was dropped before
+            raise LogForgotten(f"the change log no longer reaches back to {self.seq}")
         if not changes:
             return 0
         added, removed, retermed = {}, {}, {}
@@ -133,6 +140,12 @@ class Indexes:
                 retermed[chunk_id] = lang
         if removed:
             self.remove(np.fromiter(removed, np.int64), list(removed.values()))
+        new = np.fromiter(added, np.int64, count=len(added))
+        for lang, rows in _by_language(list(added.values())).items():
+            if lang in self.partitions:  # added by a build that read them already
+                ids = new[rows]
+                for held in ids[self.partitions[lang].keywords.holds(ids)].tolist():
+                    del added[held]
         for ids, langs, vectors, term_lists in catalog.passages(sorted(added)):
             self.add(ids, langs, vectors, term_lists)
         for ids, langs, _, term_lists in catalog.passages(sorted(retermed)):

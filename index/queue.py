@@ -124,6 +124,7 @@ def _durable(path: Path, upload: BinaryIO) -> None:
 class JobQueue:
     def __init__(self, catalog: Catalog, folder: Path):
         self.catalog, self.folder = catalog, folder
+        self._clock = catalog.dialect.epoch  # leases by the database's clock, not a machine's
 
     def path(self, file: QueuedFile) -> Path:
         """Where a queued file waits (under a name of its own: the upload's may be anything
@@ -176,9 +177,9 @@ class JobQueue:
                 return None
             db.execute(
                 "UPDATE job_files SET state = 'running', attempts = attempts + 1, "
-                "claimed_at = ?, progress = NULL, worker = ?, lease_until = ? "
+                f"claimed_at = ?, progress = NULL, worker = ?, lease_until = {self._clock} + ? "
                 "WHERE job_seq = ? AND ordinal = ?",
-                (_now(), runner, time.time() + lease_s, *row),
+                (_now(), runner, lease_s, *row),
             )
             db.execute(
                 "UPDATE jobs SET started_at = COALESCE(started_at, ?) WHERE seq = ?",
@@ -238,8 +239,8 @@ class JobQueue:
     def renew(self, file: QueuedFile, runner: str, lease_s: float) -> bool:
         """Keep the claim on a file for ``lease_s`` more seconds; False if it was lost."""
         with self.catalog.transaction(serialised=False) as db:
-            sql = "UPDATE job_files SET lease_until = ? WHERE"
-            return self._held(db, file, runner, sql, (time.time() + lease_s,))
+            sql = f"UPDATE job_files SET lease_until = {self._clock} + ? WHERE"
+            return self._held(db, file, runner, sql, (lease_s,))
 
     def release(self, file: QueuedFile, runner: str) -> None:
         """Put back a file a stopping runner could not finish (not counted as an attempt)."""
@@ -253,13 +254,12 @@ class JobQueue:
     def recover(self, every_running: bool = False) -> None:
         """Files left running by a runner that died are queued again or, after
         MAX_ATTEMPTS, failed: those whose lease ran out, or (``every_running``: this is the
-        data folder's only runner) all of them. Then stored uploads no queued file names
-        are deleted."""
-        expired = math.inf if every_running else time.time()
+        data folder's only runner) all of them."""
+        expired = "?" if every_running else self._clock
         with self.catalog.transaction(serialised=False) as db:
             left = (
-                "state = 'running' AND (lease_until IS NULL OR lease_until < ?)",
-                (expired,),
+                f"state = 'running' AND (lease_until IS NULL OR lease_until < {expired})",
+                (math.inf,) if every_running else (),
             )
             failed = db.execute(
                 "UPDATE job_files SET state = 'failed', reason = ?, progress = NULL, "
@@ -280,7 +280,6 @@ class JobQueue:
                 unfinished = db.execute("SELECT seq FROM jobs WHERE finished_at IS NULL")
                 for (seq,) in unfinished.fetchall():
                     self._close_if_done(db, seq)
-        self.collect()
 
     def expire(self, days: float) -> int:
         """Forget the reports of jobs finished more than ``days`` ago."""
@@ -305,6 +304,10 @@ class JobQueue:
         return db.execute("SELECT seq FROM jobs WHERE id = ?", (job_id,)).fetchone()[0]
 
     def _close_if_done(self, db, seq: int) -> None:
+        """Finish the job if no file of it waits. The job's row is locked first: two runners
+        finishing its last two files at once then check one after the other, the second
+        seeing the first's file done (each alone would see the other's still running)."""
+        db.execute(f"SELECT seq FROM jobs WHERE seq = ?{self.catalog.dialect.for_update}", (seq,))
         db.execute(
             "UPDATE jobs SET finished_at = ? WHERE seq = ? AND finished_at IS NULL AND NOT EXISTS "
             "(SELECT 1 FROM job_files WHERE job_seq = ? AND state IN ('queued', 'running'))",

@@ -33,7 +33,7 @@ from .analysis import ANALYZER_VERSION, analyze
 from .catalog import Catalog, DocumentRecord
 from .database import INTEGRITY_ERRORS, open_database
 from .embedder import Embedder
-from .indexes import Indexes
+from .indexes import Indexes, LogForgotten
 from .originals import Originals
 from .parallel import relink
 
@@ -233,7 +233,11 @@ class Store:
                 self._indexes = snapshots.load(self.index_dir, self.catalog, self.embedder.dim)
             if self._indexes is None:
                 self._indexes = snapshots.build(self.catalog, self.embedder.dim)
-        self._indexes.catch_up(self.catalog)
+        try:
+            self._indexes.catch_up(self.catalog)
+        except LogForgotten:  # dropped while this process read it
+            self._indexes = None
+            self._refresh()
 
     def _snapshot_if_due(self) -> None:
         """A snapshot in the background, so that no search or write waits for it."""

@@ -499,10 +499,15 @@ class Koshqon:
         return generated(self.settings, extractive)
 
     def health(self) -> Health:
-        with self.store.reading() as indexes:  # counts of one moment, not of two
-            documents, chunks = self.store.catalog.counts()
-            dense = sum(len(p.vectors) for p in indexes.partitions.values())
-            keyword = sum(len(p.keywords) for p in indexes.partitions.values())
+        for _ in range(3):
+            with self.store.reading() as indexes:  # counts of one moment, not of two
+                documents, chunks = self.store.catalog.counts()
+                dense = sum(len(p.vectors) for p in indexes.partitions.values())
+                keyword = sum(len(p.keywords) for p in indexes.partitions.values())
+                # another process wrote meanwhile (a shared catalog): count again, caught up
+                moved = self.store.catalog.last_change() != indexes.seq
+            if dense == keyword == chunks or not moved:
+                break
         status = "ok" if dense == keyword == chunks else "out of step"
         model = self.embedder.model_id
         return Health(status, model, self.embedder.dim, documents, chunks, dense, keyword)

@@ -9,6 +9,7 @@ import os
 import random
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -100,6 +101,26 @@ def test_runners_side_by_side_claim_different_files_and_take_over_a_dead_ones(qu
     assert queue.path(retried).exists(), "the upload stays for the runner that holds it"
     assert queue.finish(retried, "c", ("added", None, 6), 1.0)
     assert [f.state for f in queue.report(job_id).files] == ["running", "added", "queued"]
+
+
+def test_a_job_whose_last_two_files_finish_at_once_is_finished(queue):
+    """Two runners finishing a job's last files at the same moment: one of them closes it
+    (each alone would see the other's file still running)."""
+    for _ in range(10):
+        job_id = queue.submit([note(1), note(2)])
+        claimed = [queue.claim("a", LEASE_S), queue.claim("b", LEASE_S)]
+        together = threading.Barrier(2)
+
+        def finish(file, runner):
+            together.wait()
+            queue.finish(file, runner, ("added", None, None), 1.0)
+
+        threads = [threading.Thread(target=finish, args=(f, r)) for f, r in zip(claimed, "ab")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert queue.report(job_id).state == "finished"
 
 
 def test_a_file_put_back_by_a_stopping_runner_loses_no_attempt(queue):

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from index import indexes as snapshots
+from index.database import CatalogUnavailable
 from index.migrations import CatalogTooNew
 from index.store import Store
 from ingest.chunking import Chunker
@@ -144,6 +145,25 @@ def test_replicas_with_indexes_of_their_own_follow_one_shared_catalog(tmp_path, 
         snapshots.build = b_build
     a.close()
     b.close()
+
+
+def test_an_unreachable_postgresql_is_named_without_its_password(tmp_path):
+    with pytest.raises(CatalogUnavailable) as refused:
+        Store(tmp_path, HashingEmbedder(), "postgresql://koshqon:secret@127.0.0.1:1/catalog")
+    assert "cannot reach the catalog's PostgreSQL" in str(refused.value)
+    assert "host=127.0.0.1" in str(refused.value) and "secret" not in str(refused.value)
+
+
+def test_changes_a_build_already_read_are_not_added_twice(open_store):
+    """A build reads the log's position, then the passages; a write committed in between
+    is in both, and replaying it must not hold its passages twice."""
+    store = open_store()
+    for n in range(3):
+        store.add(document(f"Кандас {n} тіркеуі.", f"{n}.txt"))
+    indexes = store.indexes()
+    indexes.seq = 0  # as if every change came after the build's read of the position
+    assert indexes.catch_up(store.catalog) > 0
+    assert in_step(store) and len(indexes) == store.catalog.counts()[1]
 
 
 def test_opening_with_another_model_says_how_to_reindex(tmp_path):
