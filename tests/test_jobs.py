@@ -111,11 +111,13 @@ def test_a_job_whose_last_two_files_finish_at_once_is_finished(queue):
         claimed = [queue.claim("a", LEASE_S), queue.claim("b", LEASE_S)]
         together = threading.Barrier(2)
 
-        def finish(file, runner):
+        def finish(file, runner, together=together):
             together.wait()
             queue.finish(file, runner, ("added", None, None), 1.0)
 
-        threads = [threading.Thread(target=finish, args=(f, r)) for f, r in zip(claimed, "ab")]
+        threads = [
+            threading.Thread(target=finish, args=(f, r)) for f, r in zip(claimed, "ab", strict=True)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:

@@ -5,6 +5,7 @@ catalog's change log; the workers claim queued files with leases."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -223,3 +224,26 @@ def test_a_replica_restarted_catches_up_from_its_snapshot_and_the_log(deployment
     for query in ("шетелдіктерді тіркеу", "Кандас деген кім?", "regional quota"):
         assert hits(a, query) == hits(b, query)
     assert "rebuilding" not in deployment.log_of(b), "loaded from its own snapshot"
+
+
+def test_the_cli_reads_the_shared_catalog_and_refuses_what_only_the_embedded_one_does(
+    deployment,
+):
+    cli = deployment.root / "cli"
+    listed = subprocess.run(
+        [str(KOSHQON), "docs", "list", "--json", "--data-dir", str(cli)],
+        env=deployment.env,
+        capture_output=True,
+        text=True,
+    )
+    assert listed.returncode == 0, listed.stderr
+    served = deployment.replicas["replica-a"].get("/documents").json()["documents"]
+    assert [d["id"] for d in json.loads(listed.stdout)] == [d["id"] for d in served]
+    backup = subprocess.run(
+        [str(KOSHQON), "backup", str(deployment.root / "copy"), "--data-dir", str(cli)],
+        env=deployment.env,
+        capture_output=True,
+        text=True,
+    )
+    assert backup.returncode == 1 and "PostgreSQL" in backup.stderr, backup.stderr
+    assert not (deployment.root / "copy").exists()
