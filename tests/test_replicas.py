@@ -175,7 +175,7 @@ def test_a_worker_killed_in_a_file_loses_nothing_and_another_finishes_it(deploym
     other worker takes the file once the lease runs out, and the job's report (kept in
     PostgreSQL) says it was tried twice."""
     a, b = deployment.replicas["replica-a"], deployment.replicas["replica-b"]
-    files = [("files", ("long.txt", long_text(120).encode()))] + [
+    files = [("files", ("long.txt", long_text(70).encode()))] + [
         ("files", (f"short-{n}.txt", f"{n}-қысқа анықтама: кандас куәлігі.".encode()))
         for n in range(3)
     ]
