@@ -8,7 +8,8 @@ docs/replicas.md.
     .venv/bin/python -m benchmarks.replicas --join /tmp/scale-1m
 
 ``--join`` takes a collection built by benchmarks.scale (its catalog is copied into
-PostgreSQL, its index snapshot serves as the peer's).
+PostgreSQL, its index snapshot serves as the peer's). ``--only join`` (or ``replicas``,
+``workers``) measures that part again and keeps the others' figures (docs/replicas.json).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ CLIENTS = 8
 LAWS = CORPORA / "legal" / "kz_laws_ru_kk"
 JOB_FILES = 12  # the smallest laws, Russian and Kazakh
 OUTPUT = ROOT / "docs" / "replicas.md"
+FIGURES = OUTPUT.with_suffix(".json")
+PARTS = ("replicas", "workers", "join")
 
 
 def start(arguments: list[str], env: dict, core: int | None) -> subprocess.Popen:
@@ -280,6 +283,7 @@ def write(results: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--join", type=Path, help="a 1M collection built by benchmarks.scale")
+    parser.add_argument("--only", choices=PARTS, action="append", help="measure this part")
     parser.add_argument("--join-once", nargs=2, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.join_once:
@@ -287,18 +291,25 @@ def main() -> None:
         return
     if not CORPORA.is_dir():
         sys.exit(f"{CORPORA} not found; set KOSHQON_CORPORA")
+    parts = arguments.only or [p for p in PARTS if p != "join" or arguments.join]
+    if "join" in parts and not arguments.join:
+        parser.error("--only join needs --join COLLECTION")
+    results = json.loads(FIGURES.read_text()) if FIGURES.exists() and arguments.only else {}
+    results |= {"date": date.today().isoformat(), "machine": describe()}
     cluster = Cluster(8740)
     try:
         with tempfile.TemporaryDirectory(prefix="koshqon-replicas-") as scratch:
-            results = {"date": date.today().isoformat(), "machine": describe()}
-            results["replicas"] = replicas(cluster, Path(scratch))
-            results["workers"] = workers(cluster, Path(scratch))
-            if arguments.join:
+            if "replicas" in parts:
+                results["replicas"] = replicas(cluster, Path(scratch))
+            if "workers" in parts:
+                results["workers"] = workers(cluster, Path(scratch))
+            if "join" in parts:
                 results["join"] = joins(cluster, arguments.join, Path(scratch))
-            write(results)
-            print(OUTPUT.read_text())
     finally:
         cluster.stop()
+    FIGURES.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    write(results)
+    print(OUTPUT.read_text())
 
 
 if __name__ == "__main__":

@@ -166,20 +166,24 @@ def _by_language(langs: list[str]) -> dict[str, np.ndarray]:
 
 
 def build(catalog: Catalog, dim: int) -> Indexes:
-    """Every index from the catalog's stored vectors and terms (no snapshot to start from)."""
+    """Every index from the catalog's stored vectors and terms (no snapshot to start from).
+    Keyword terms go into their index batch by batch, so only the vectors are held whole
+    (a FAISS index is built from all of a language's at once)."""
     seq = catalog.last_change()
-    by_language: dict[str, list] = defaultdict(list)
+    vectors_of: dict[str, list] = defaultdict(list)
+    keywords_of: dict[str, KeywordIndex] = defaultdict(KeywordIndex)
     indexes = Indexes(dim, seq=seq)
     for ids, langs, vectors, term_lists in catalog.passages():
         indexes.background.add(vectors, langs)
         for lang, rows in _by_language(langs).items():
-            by_language[lang].append((ids[rows], vectors[rows], [term_lists[r] for r in rows]))
-    for lang, parts in by_language.items():
-        ids = np.concatenate([p[0] for p in parts])
-        keywords = KeywordIndex()
-        keywords.add(ids, [terms for p in parts for terms in p[2]])
+            vectors_of[lang].append((ids[rows], vectors[rows]))
+            keywords_of[lang].add(ids[rows], [term_lists[r] for r in rows])
+    for lang, parts in vectors_of.items():
+        keywords = keywords_of[lang]
         keywords.compact()
+        ids = np.concatenate([p[0] for p in parts])
         vectors = VectorIndex.build(dim, ids, np.concatenate([p[1] for p in parts]))
+        parts.clear()
         indexes.partitions[lang] = Partition(vectors, keywords)
     indexes.catch_up(catalog)  # whatever was written meanwhile
     return indexes
