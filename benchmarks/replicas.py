@@ -160,42 +160,12 @@ def workers(cluster: Cluster, scratch: Path) -> list[dict]:
 
 
 # --- joining at 1M ----------------------------------------------------------------------------
-TABLES = {  # copied from the SQLite catalog, in this order (foreign keys)
-    "meta": None,
-    "documents": "id",
-    "chunks": "id",
-    "changes": "seq",
-    "versions": None,
-}
+def copy_catalog(collection: Path, url: str) -> dict:
+    """The collection's SQLite catalog copied into the PostgreSQL database at ``url``."""
+    from index.backup import to_postgres
 
-
-def copy_catalog(source: Path, url: str) -> dict:
-    """The SQLite catalog at ``source`` copied into the PostgreSQL database at ``url``."""
-    import sqlite3
-
-    import psycopg
-
-    from index.catalog import Catalog
-    from index.database import PostgresDatabase
-
-    Catalog(source).close()  # migrated to this Koshqon's schema first
-    Catalog(PostgresDatabase(url)).close()  # the schema, created
     began = time.monotonic()
-    lite = sqlite3.connect(source)
-    with psycopg.connect(url, autocommit=True) as db:
-        db.execute("DELETE FROM meta")
-        for table, key in TABLES.items():
-            columns = [row[1] for row in lite.execute(f"PRAGMA table_info({table})")]
-            names = ", ".join(columns)
-            with db.cursor().copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for row in lite.execute(f"SELECT {names} FROM {table}"):
-                    copy.write_row(row)
-            if key:
-                db.execute(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', '{key}'), "
-                    f"(SELECT MAX({key}) FROM {table}))"
-                )
-        db.execute("ANALYZE")
+    to_postgres(collection, url)
     return {"copy_s": round(time.monotonic() - began, 1)}
 
 
@@ -214,7 +184,7 @@ def join_once(data_dir: Path, url: str) -> None:
 
 def joins(cluster: Cluster, collection: Path, scratch: Path) -> dict:
     url = cluster.new_database()
-    figures = copy_catalog(collection / "catalog.sqlite", url)
+    figures = copy_catalog(collection, url)
     print(json.dumps(figures), flush=True)
     snapshot = collection / "index"
     figures["snapshot_gb"] = round(

@@ -1,4 +1,5 @@
-"""A consistent copy of a collection taken while it is in use, and putting one back.
+"""A consistent copy of a collection taken while it is in use, and putting one back; and
+moving an embedded collection to PostgreSQL.
 
 The catalog is copied with SQLite's online backup API: one point in time, while other
 connections go on reading and writing. The index snapshot is copied first, under the
@@ -79,6 +80,78 @@ def restore(source: Path, data_dir: Path) -> Copied:
         data_dir.rmdir()
     os.replace(partial, data_dir)
     return Copied(len(_documents(data_dir / CATALOG_FILE)), _size(data_dir))
+
+
+# what moves to PostgreSQL, in this order (foreign keys), with each table's numbered column;
+# sessions (users sign in again) and jobs (their uploads wait in this folder) stay behind
+MOVED = {
+    "meta": None,
+    "documents": "id",
+    "chunks": "id",
+    "changes": "seq",
+    "versions": None,
+    "access_keys": None,
+    "index_holders": None,
+}
+
+
+def to_postgres(data_dir: Path, url: str, shared_dir: Path | None = None) -> Copied:
+    """Copy the embedded catalog of ``data_dir`` into the empty PostgreSQL database at
+    ``url`` (documents, passages, vectors, terms, change log, keys), and its originals into
+    ``shared_dir``. The catalog keeps its identity, so the index snapshot in ``data_dir``
+    stays valid: a server started on ``data_dir`` with the URL loads it, not rebuilds.
+    Run it with no server or worker on ``data_dir``; unfinished jobs are refused."""
+    from .catalog import Catalog
+    from .database import PostgresDatabase
+
+    catalog = data_dir / CATALOG_FILE
+    if not catalog.is_file():
+        raise InvalidParameter(f"{data_dir} holds no collection ({CATALOG_FILE} is missing)")
+    Catalog(catalog).close()  # at this Koshqon's schema first
+    target = Catalog(PostgresDatabase(url))
+    try:
+        if target.counts() != (0, 0):
+            raise InvalidParameter(f"{target.database.location} already holds documents")
+        lite = sqlite3.connect(f"file:{catalog}?mode=ro", uri=True)
+        try:
+            lite.execute("BEGIN")  # every table read at one moment
+            waiting = lite.execute(
+                "SELECT COUNT(*) FROM job_files WHERE state IN ('queued', 'running')"
+            ).fetchone()[0]
+            if waiting:
+                raise InvalidParameter(
+                    f"{waiting} queued files wait in {data_dir}: let the jobs finish first"
+                )
+            with target.transaction() as db:
+                db.execute("DELETE FROM meta")
+                for table, numbered in MOVED.items():
+                    _move_table(lite, db, table, numbered)
+            with target.database.reading() as db:
+                db.execute("ANALYZE")  # the planner's statistics, for the first replica's reads
+            sha256s = [row[0] for row in lite.execute("SELECT sha256 FROM documents")]
+        finally:
+            lite.close()
+    finally:
+        target.close()
+    source = Originals(data_dir / ORIGINALS_DIR)
+    shared = Originals((shared_dir or data_dir) / ORIGINALS_DIR)
+    for sha256 in sha256s:
+        if shared.path(sha256) != source.path(sha256) and not shared.path(sha256).exists():
+            _link_or_copy(source.path(sha256), _folder_for(shared.path(sha256)))
+    return Copied(len(sha256s), _size(shared.folder))
+
+
+def _move_table(lite: sqlite3.Connection, db, table: str, numbered: str | None) -> None:
+    columns = ", ".join(row[1] for row in lite.execute(f"PRAGMA table_info({table})"))
+    with db.connection.cursor().copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for row in lite.execute(f"SELECT {columns} FROM {table}"):
+            copy.write_row(row)
+    if numbered:  # rows came with their numbers: the next one follows them
+        last = f"(SELECT MAX({numbered}) FROM {table})"
+        db.execute(
+            f"SELECT setval(pg_get_serial_sequence('{table}', '{numbered}'), "
+            f"COALESCE({last}, 1), {last} IS NOT NULL)"
+        )
 
 
 def _check_free(folder: Path) -> None:

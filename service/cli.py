@@ -508,6 +508,30 @@ def restore(source, data_dir) -> None:
     click.echo(f"Restored {copied.documents} documents into {data_dir}.")
 
 
+@cli.command("copy-to-postgres")
+@click.argument("url")
+@click.option(
+    "--shared-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the originals go: the folder every replica and worker mounts.",
+)
+@data_dir_option
+def copy_to_postgres(url, shared_dir, data_dir) -> None:
+    """Copy this collection's embedded catalog into the empty PostgreSQL database at URL
+    (postgresql://user:password@host/db), and its originals into --shared-dir, to run it
+    with replicas and workers (docs/deployment.md). Stop the server first; the embedded
+    catalog is left as it was."""
+    from index.backup import to_postgres
+
+    with explained():
+        copied = to_postgres(data_dir, url, shared_dir)
+    shared = f" KOSHQON_SHARED_DIR={shared_dir}" if shared_dir else ""
+    click.echo(
+        f"Copied {copied.documents} documents. Start with KOSHQON_DATABASE_URL=URL{shared} "
+        f"and --data-dir {data_dir} (its index snapshot is still valid)."
+    )
+
+
 @cli.group()
 def keys() -> None:
     """Access keys: once one exists, writes need a librarian's or admin's key."""

@@ -20,7 +20,7 @@ from index.database import CatalogUnavailable
 from index.migrations import CatalogTooNew
 from index.store import Store
 from ingest.chunking import Chunker
-from ingest.errors import ModelMismatch
+from ingest.errors import InvalidParameter, ModelMismatch
 from ingest.models import Metadata
 from ingest.pipeline import prepare
 
@@ -164,6 +164,35 @@ def test_changes_a_build_already_read_are_not_added_twice(open_store):
     indexes.seq = 0  # as if every change came after the build's read of the position
     assert indexes.catch_up(store.catalog) > 0
     assert in_step(store) and len(indexes) == store.catalog.counts()[1]
+
+
+def test_an_embedded_collection_moves_to_postgresql_whole(tmp_path, postgres, monkeypatch):
+    """`koshqon copy-to-postgres`: documents, passages, vectors, keys and the change log
+    copied; the same rankings; the index snapshot still valid (loaded, not rebuilt); new
+    documents numbered after the copied ones; a database that holds documents refused."""
+    from index.backup import to_postgres
+    from index.search import search
+    from service.access import Access
+
+    store = Store(tmp_path / "data", HashingEmbedder())
+    added = [store.add(document(f"Кандас {n} визасы мен тіркеуі.", f"{n}.txt")) for n in range(5)]
+    store.remove(added[1].document.id)
+    store.snapshot()
+    Access(store.catalog).add("admin", "admin")
+    before = [(h.chunk_id, h.score) for h in search(store, "кандас тіркеуі").results]
+    store.close()
+    url, shared = postgres.new_database(), tmp_path / "shared"
+    assert to_postgres(tmp_path / "data", url, shared).documents == 4
+    monkeypatch.setattr(snapshots, "build", None)  # the snapshot must serve
+    moved = Store(tmp_path / "data", HashingEmbedder(), url, shared)
+    assert [(h.chunk_id, h.score) for h in search(moved, "кандас тіркеуі").results] == before
+    assert in_step(moved) and [k[0] for k in moved.catalog.access_keys()] == ["admin"]
+    assert all(moved.originals.path(d.sha256).exists() for d in moved.catalog.documents())
+    new = moved.add(document("Жаңа құжат.", "new.txt")).document
+    assert new.id == added[-1].document.id + 1
+    moved.close()
+    with pytest.raises(InvalidParameter, match="already holds documents"):
+        to_postgres(tmp_path / "data", url, shared)
 
 
 def test_opening_with_another_model_says_how_to_reindex(tmp_path):
