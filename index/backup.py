@@ -111,7 +111,10 @@ def to_postgres(data_dir: Path, url: str, shared_dir: Path | None = None) -> Cop
     target = Catalog(PostgresDatabase(url))
     try:
         if target.counts() != (0, 0):
-            raise InvalidParameter(f"{target.database.location} already holds documents")
+            raise InvalidParameter(
+                f"the database ({target.database.location}) already holds documents: "
+                "give an empty one"
+            )
         lite = sqlite3.connect(f"file:{catalog}?mode=ro", uri=True)
         try:
             lite.execute("BEGIN")  # every table read at one moment

@@ -210,7 +210,7 @@ class PostgresDatabase(Database):
         try:  # at once, in the server's own words, rather than a pool retrying
             psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S).close()
         except psycopg.Error as error:
-            reason = str(error).strip().splitlines()[-1]
+            reason = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
             raise CatalogUnavailable(
                 f"cannot reach the catalog's PostgreSQL ({self.location}): {reason}"
             ) from None
