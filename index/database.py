@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ingest.errors import KoshqonError
 
 INTEGRITY_ERRORS = (sqlite3.IntegrityError, psycopg.IntegrityError)
+UNREACHABLE = (psycopg.OperationalError, PoolTimeout)  # the server gone, or no connection
 WRITE_LOCK = 0x6B6F736871  # the advisory lock every catalog write takes ("koshq")
 READERS = 8  # connections a process keeps for reading a PostgreSQL catalog
 CONNECT_TIMEOUT_S = 10
@@ -222,6 +223,7 @@ class PostgresDatabase(Database):
             open=True,
             name="koshqon",
             check=ConnectionPool.check_connection,  # one dropped by a server restart: replaced
+            timeout=CONNECT_TIMEOUT_S,  # then PoolTimeout: a 503, not a request hanging
         )
         self._pool.wait(timeout=CONNECT_TIMEOUT_S)
         # a process's serialised writes wait here, not holding connections while they wait

@@ -343,3 +343,33 @@ def test_versions_declared_by_the_librarian_link_their_articles(client):
     assert [v["citation"]["heading"].rsplit(" › ", 1)[-1] for v in hit["parallel"]] == [
         f"{number}-бап"
     ]
+
+
+def test_on_postgresql_a_dropped_connection_is_replaced_and_a_lost_database_is_a_503(
+    settings, postgres, monkeypatch
+):
+    """Connections PostgreSQL ends (a restart, a failover) are replaced at the next request;
+    with the database gone, requests get 503 with Retry-After, not a 500 or a hang."""
+    import psycopg
+    from fastapi.testclient import TestClient
+
+    import index.database
+
+    monkeypatch.setattr(index.database, "CONNECT_TIMEOUT_S", 2)
+    url = postgres.new_database()
+    name = url.rsplit("/", 1)[1]
+    settings = settings.model_copy(update={"database_url": url})
+    with TestClient(create_app(settings)) as client:
+        assert upload(client, RIGHTS_EN).status_code == 201
+        with psycopg.connect(postgres.url(), autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )
+            found = client.get("/search", params={"q": "rights of internal migrants"})
+            assert found.status_code == 200 and found.json()["results"]
+            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        lost = client.get("/documents")
+        assert lost.status_code == 503, lost.text
+        assert lost.json()["title"] == "Catalog unavailable"
+        assert lost.headers["Retry-After"] == "5"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from contextlib import asynccontextmanager
 from urllib.parse import quote
@@ -15,6 +16,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from index.database import UNREACHABLE
 from ingest.errors import KoshqonError, NotAllowed, NotSignedIn
 
 from ..config import SERVER_FILE, Settings, get_settings
@@ -26,6 +28,8 @@ from .limits import BodyLimit
 from .logs import AccessLog
 from .routes import ask, documents, health, jobs, keys, search, web
 from .schemas import Problem
+
+log = logging.getLogger("koshqon.server")
 
 PROBLEM_JSON = "application/problem+json"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -150,6 +154,19 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     @app.exception_handler(KoshqonError)
     async def koshqon_error(request: Request, error: KoshqonError):
         return problem_of(error)
+
+    async def catalog_down(request: Request, error: Exception):
+        log.warning("the catalog's database does not answer: %s", error)
+        response = problem(
+            503,
+            "Catalog unavailable",
+            "the catalog's database does not answer; try again in a few seconds",
+        )
+        response.headers["Retry-After"] = "5"
+        return response
+
+    for kind in UNREACHABLE:  # PostgreSQL restarting or failing over, say
+        app.add_exception_handler(kind, catalog_down)
 
     @app.exception_handler(web.SignInFirst)
     async def sign_in_first(request: Request, error: web.SignInFirst):
