@@ -106,10 +106,6 @@ class PostgresConnection:
         with self.connection.cursor() as cursor:
             cursor.executemany(_spelled(sql), list(rows))
 
-    @property
-    def in_transaction(self) -> bool:
-        return self.connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
-
 
 def _spelled(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
