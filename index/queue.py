@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import math
 import os
 import shutil
 import time
@@ -255,26 +254,22 @@ class JobQueue:
         """Files left running by a runner that died are queued again or, after
         MAX_ATTEMPTS, failed: those whose lease ran out, or (``every_running``: this is the
         data folder's only runner) all of them."""
-        expired = "?" if every_running else self._clock
+        left = "state = 'running'"
+        if not every_running:
+            left += f" AND (lease_until IS NULL OR lease_until < {self._clock})"
         with self.catalog.transaction(serialised=False) as db:
-            left = (
-                f"state = 'running' AND (lease_until IS NULL OR lease_until < {expired})",
-                (math.inf,) if every_running else (),
-            )
             failed = db.execute(
                 "UPDATE job_files SET state = 'failed', reason = ?, progress = NULL, "
-                f"worker = NULL, lease_until = NULL WHERE {left[0]} AND attempts >= ?",
+                f"worker = NULL, lease_until = NULL WHERE {left} AND attempts >= ?",
                 (
                     f"the service stopped while adding it, {MAX_ATTEMPTS} times; "
                     "the file may crash the reader",
-                    *left[1],
                     MAX_ATTEMPTS,
                 ),
             )
             db.execute(
                 "UPDATE job_files SET state = 'queued', progress = NULL, worker = NULL, "
-                f"lease_until = NULL WHERE {left[0]}",
-                left[1],
+                f"lease_until = NULL WHERE {left}"
             )
             if failed.rowcount:  # a job's last file may have been one of them
                 unfinished = db.execute("SELECT seq FROM jobs WHERE finished_at IS NULL")
