@@ -71,6 +71,11 @@ def _terms_of(rows) -> list[tuple[int, str, list[str]]]:
     ]
 
 
+def open_catalog(data_dir: Path, database_url: str | None = None) -> Catalog:
+    """The catalog at ``database_url`` (PostgreSQL), or else the SQLite file in ``data_dir``."""
+    return Catalog(open_database(database_url, data_dir / CATALOG_FILE))
+
+
 class ReadWriteLock:
     """Many readers at once, or one writer; a waiting writer holds off new readers."""
 
@@ -134,7 +139,7 @@ class Store:
         self.data_dir = data_dir
         self.searching = searching
         self.embedder = embedder
-        self.catalog = Catalog(open_database(database_url, data_dir / CATALOG_FILE))
+        self.catalog = open_catalog(data_dir, database_url)
         self.originals = Originals((shared_dir or data_dir) / ORIGINALS_DIR)
         self.index_dir = data_dir / INDEX_DIR
         self.holder = f"{socket.gethostname()}:{self.index_dir.resolve()}"
@@ -226,16 +231,15 @@ class Store:
 
     def _refresh(self) -> None:
         """(Changing the indexes: under both locks.)"""
-        if self._indexes is not None and self._indexes.seq < self.catalog.forgotten():
-            self._indexes = None  # another process saved a snapshot and dropped the log
-        if self._indexes is None:
-            with file_lock(self.index_dir / "LOCK", fcntl.LOCK_SH):
-                self._indexes = snapshots.load(self.index_dir, self.catalog, self.embedder.dim)
-            if self._indexes is None:
-                self._indexes = snapshots.build(self.catalog, self.embedder.dim)
         try:
+            if self._indexes is None:
+                with file_lock(self.index_dir / "LOCK", fcntl.LOCK_SH):
+                    dim = self.embedder.dim
+                    self._indexes = snapshots.load(self.index_dir, self.catalog, dim)
+                if self._indexes is None:
+                    self._indexes = snapshots.build(self.catalog, self.embedder.dim)
             self._indexes.catch_up(self.catalog)
-        except LogForgotten:  # dropped while this process read it
+        except LogForgotten:  # another process saved a snapshot and dropped the log we need
             self._indexes = None
             self._refresh()
 

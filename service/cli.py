@@ -462,11 +462,9 @@ def worker(data_dir) -> None:
 def catalog_of(data_dir: Path):
     """The catalog alone, for commands that need no model (keys), in SQLite or at
     KOSHQON_DATABASE_URL."""
-    from index.catalog import Catalog
-    from index.database import open_database
-    from index.store import CATALOG_FILE
+    from index.store import open_catalog
 
-    return Catalog(open_database(Settings().database_url, data_dir / CATALOG_FILE))
+    return open_catalog(data_dir, Settings().database_url)
 
 
 def embedded_only(command: str) -> None:

@@ -13,13 +13,12 @@ from pathlib import Path
 
 from index.answer import Answer, Answering, answer
 from index.bundle import BadBundle, BundleWriter, read_bundle
-from index.catalog import Catalog, ChunkRecord, DocumentRecord
-from index.database import open_database
+from index.catalog import ChunkRecord, DocumentRecord
 from index.embedder import Embedder, Encoder, ModelNotLoaded, load_embedder
 from index.parallel import link_versions
 from index.reindex import reindex as rebuild_from_originals
 from index.search import Filters, Mode, SearchResult, search
-from index.store import CATALOG_FILE, AddResult, Store, passage_vectors, with_rows
+from index.store import CATALOG_FILE, AddResult, Store, open_catalog, passage_vectors, with_rows
 from ingest.chunking import Chunker
 from ingest.contained import read_contained
 from ingest.errors import (
@@ -254,7 +253,7 @@ def recorded_model(settings: Settings) -> ModelNotLoaded | None:
     model says what to do)."""
     catalog = settings.data_dir / CATALOG_FILE
     if settings.database_url:
-        with closing(Catalog(open_database(settings.database_url, catalog))) as shared:
+        with closing(open_catalog(settings.data_dir, settings.database_url)) as shared:
             meta = {key: shared.get_meta(key) for key in ("model_id", "dim")}
     elif not catalog.is_file():
         return None

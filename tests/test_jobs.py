@@ -20,10 +20,8 @@ from test_server import server
 from test_store import HashingEmbedder, in_step
 
 import service.core
-from index.catalog import Catalog
-from index.database import open_database
 from index.queue import MAX_ATTEMPTS, QUEUE_DIR, JobQueue
-from index.store import CATALOG_FILE, Store
+from index.store import Store, open_catalog
 from service.api.app import create_app
 from service.config import Settings
 from service.core import Koshqon
@@ -40,7 +38,7 @@ def note(n: int, sentences: int = 3) -> tuple[str, io.BytesIO, dict]:
 @pytest.fixture
 def queue(tmp_path, database_url) -> JobQueue:
     """A queue in each engine's catalog (SQLite, and a throwaway PostgreSQL)."""
-    catalog = Catalog(open_database(database_url, tmp_path / CATALOG_FILE))
+    catalog = open_catalog(tmp_path, database_url)
     yield JobQueue(catalog, tmp_path / QUEUE_DIR)
     catalog.close()
 
