@@ -86,8 +86,10 @@ def restore(source: Path, data_dir: Path) -> Copied:
 # sessions (users sign in again) and jobs (their uploads wait in this folder) stay behind
 MOVED = {
     "meta": None,
+    "generations": None,
     "documents": "id",
     "chunks": "id",
+    "rebuilt": None,
     "changes": "seq",
     "versions": None,
     "access_keys": None,
@@ -149,11 +151,14 @@ def _move_table(lite: sqlite3.Connection, db, table: str, numbered: str | None) 
     with db.connection.cursor().copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
         for row in lite.execute(f"SELECT {columns} FROM {table}"):
             copy.write_row(row)
-    if numbered:  # rows came with their numbers: the next one follows them
-        last = f"(SELECT MAX({numbered}) FROM {table})"
+    if numbered:  # the next number follows every one SQLite gave, deleted rows' included
+        given = lite.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,))
+        last = max((row[0] for row in given), default=0)
         db.execute(
             f"SELECT setval(pg_get_serial_sequence('{table}', '{numbered}'), "
-            f"COALESCE({last}, 1), {last} IS NOT NULL)"
+            f"GREATEST(COALESCE((SELECT MAX({numbered}) FROM {table}), 0), ?, 1), "
+            f"GREATEST(COALESCE((SELECT MAX({numbered}) FROM {table}), 0), ?) > 0)",
+            (last, last),
         )
 
 

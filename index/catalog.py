@@ -24,11 +24,14 @@ from ingest.models import PageSpan, PreparedDocument
 from .database import Database, SQLiteDatabase
 from .migrations import migrate
 
+# the generation of passages that searches use (index/reindex.py builds the next one)
+ACTIVE = "(SELECT CAST(value AS BIGINT) FROM meta WHERE key = 'generation')"
 DOCUMENT_COLUMNS = (
     "id, sha256, filename, media_type, title, author, year, doc_type, "
     "source_url, language, languages, added_at, updated_at, ocr_pages, ocr_doubtful, "
     "work, "
-    "(SELECT COUNT(*) FROM chunks WHERE document_id = documents.id) AS chunks, "
+    "(SELECT COUNT(*) FROM chunks WHERE document_id = documents.id "
+    f"AND generation = {ACTIVE}) AS chunks, "
     "page_count"
 )
 CHUNK_COLUMNS = (
@@ -88,6 +91,39 @@ def _marks(values) -> str:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Generation:
+    """How a generation of the collection's passages is made: the model that encodes them
+    and the passage size (None: not recorded, for a collection older than generations)."""
+
+    number: int
+    model_id: str
+    dim: int
+    chunk_tokens: int | None
+    chunk_overlap: int | None
+    state: str  # building, active or retired
+
+
+GENERATION_COLUMNS = "number, model_id, dim, chunk_tokens, chunk_overlap, state"
+
+
+def _generation(where: int | None) -> str:
+    """The SQL for a generation's number: ``where``, or the active one."""
+    return ACTIVE if where is None else str(int(where))
+
+
+@dataclass(frozen=True)
+class ToRebuild:
+    """What a document's passages of a new generation are made from."""
+
+    id: int
+    revision: int  # of its content and metadata, when read
+    title: str
+    work: str | None
+    text: str
+    pages: list[PageSpan]
 
 
 @dataclass(frozen=True)
@@ -191,6 +227,12 @@ class Catalog:
             [(chunk_id, lang, op) for chunk_id, lang in chunks],
         )
 
+    def _log_generation(self, db, number: int) -> None:
+        """The switch to generation ``number``: indexes of another one stop here."""
+        db.execute(
+            "INSERT INTO changes (chunk_id, lang, op) VALUES (?, '', 'generation')", (number,)
+        )
+
     def last_change(self) -> int:
         """The number of the latest change (0 before any)."""
         rows = self.query("SELECT MAX(seq) FROM changes")
@@ -235,21 +277,18 @@ class Catalog:
         doc: PreparedDocument,
         vectors: np.ndarray,
         term_lists: list[list[str]],
-        kept: DocumentRecord | None = None,
+        generation: int,
     ) -> tuple[int, list[int]]:
-        """Insert a document and its chunks; ``kept`` (when rebuilding) gives the id and
-        dates the document had."""
-        columns = [*CONTENT_FIELDS, "added_at", "updated_at"]
-        values = [*_content(doc), _now(), None]
-        if kept:  # its own id and dates, not ones the database would give
-            columns = ["id", *columns]
-            values = [kept.id, *values[:-2], kept.added_at, kept.updated_at]
+        """Insert a document and its chunks (of ``generation``, the active one); its id is
+        one the catalog never gave before."""
+        columns = [*CONTENT_FIELDS, "added_at"]
         document_id = db.execute(
             f"INSERT INTO documents ({', '.join(columns)}) "
             f"VALUES ({', '.join('?' * len(columns))}) RETURNING id",
-            values,
+            (*_content(doc), _now()),
         ).fetchone()[0]
-        return document_id, self._insert_chunks(db, document_id, doc, vectors, term_lists)
+        chunks = self._insert_chunks(db, document_id, doc.chunks, vectors, term_lists, generation)
+        return document_id, chunks
 
     def replace_document(
         self,
@@ -258,31 +297,43 @@ class Catalog:
         doc: PreparedDocument,
         vectors: np.ndarray,
         term_lists: list[list[str]],
+        generation: int,
     ) -> tuple[list[int], list[int]]:
-        """A new version under the same id: (old chunk ids, new chunk ids)."""
+        """A new version under the same id: (old chunk ids, new chunk ids). Its passages of
+        a generation being built go too (the rebuild makes them again)."""
         old = self._chunks_of(db, document_id)
         self._log(db, "remove", old)
         db.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
         columns = ", ".join(f"{name} = ?" for name in CONTENT_FIELDS)
         db.execute(
-            f"UPDATE documents SET {columns}, updated_at = ? WHERE id = ?",
+            f"UPDATE documents SET {columns}, updated_at = ?, revision = revision + 1 WHERE id = ?",
             (*_content(doc), _now(), document_id),
         )
-        return [i for i, _ in old], self._insert_chunks(db, document_id, doc, vectors, term_lists)
+        new = self._insert_chunks(db, document_id, doc.chunks, vectors, term_lists, generation)
+        return [i for i, _ in old], new
 
-    def _chunks_of(self, db, document_id: int) -> list[tuple[int, str]]:
-        rows = db.execute("SELECT id, lang FROM chunks WHERE document_id = ?", (document_id,))
+    def _chunks_of(self, db, document_id: int, generation: int | None = None):
+        """(id, language) of a document's passages of ``generation`` (the active one)."""
+        rows = db.execute(
+            "SELECT id, lang FROM chunks WHERE document_id = ? "
+            f"AND generation = {_generation(generation)}",
+            (document_id,),
+        )
         return [(r[0], r[1]) for r in rows]
 
-    def _insert_chunks(self, db, document_id, doc, vectors, term_lists) -> list[int]:
+    def _insert_chunks(
+        self, db, document_id, chunks, vectors, term_lists, generation, log=True
+    ) -> list[int]:
+        """Passages of ``generation``; logged for the indexes unless it is being built."""
         chunk_ids = []
-        for chunk, vector, terms in zip(doc.chunks, vectors, term_lists, strict=True):
+        for chunk, vector, terms in zip(chunks, vectors, term_lists, strict=True):
             cursor = db.execute(
-                "INSERT INTO chunks (document_id, ordinal, text, lang, heading, page_start, "
-                "page_end, char_start, char_end, tokens, vector, terms) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                "INSERT INTO chunks (document_id, generation, ordinal, text, lang, heading, "
+                "page_start, page_end, char_start, char_end, tokens, vector, terms) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     document_id,
+                    generation,
                     chunk.ordinal,
                     chunk.text,
                     chunk.lang,
@@ -297,7 +348,8 @@ class Catalog:
                 ),
             )
             chunk_ids.append(cursor.fetchone()[0])
-        self._log(db, "add", list(zip(chunk_ids, (c.lang for c in doc.chunks), strict=True)))
+        if log:
+            self._log(db, "add", list(zip(chunk_ids, (c.lang for c in chunks), strict=True)))
         return chunk_ids
 
     def update_document(self, db, document_id: int, changes: dict) -> None:
@@ -305,15 +357,20 @@ class Catalog:
         assert set(changes) <= set(EDITABLE), changes
         columns = ", ".join(f"{name} = ?" for name in changes)
         db.execute(
-            f"UPDATE documents SET {columns}, updated_at = ? WHERE id = ?",
+            f"UPDATE documents SET {columns}, updated_at = ?, revision = revision + 1 WHERE id = ?",
             (*changes.values(), _now(), document_id),
         )
 
-    def set_versions(self, db, document_ids: list[int], links: list[tuple[int, int]]) -> None:
-        """Replace every link from or to the passages of these documents with ``links``
-        (passage id, its counterpart's id)."""
+    def set_versions(
+        self, db, document_ids: list[int], links: list[tuple[int, int]], generation=None
+    ) -> None:
+        """Replace every link from or to the passages of these documents of ``generation``
+        (the active one) with ``links`` (passage id, its counterpart's id)."""
         marks = _marks(document_ids)
-        chunks = f"SELECT id FROM chunks WHERE document_id IN ({marks})"
+        chunks = (
+            f"SELECT id FROM chunks WHERE document_id IN ({marks}) "
+            f"AND generation = {_generation(generation)}"
+        )
         for column in ("chunk_id", "version_id"):  # each by its own index
             db.execute(f"DELETE FROM versions WHERE {column} IN ({chunks})", document_ids)
         db.executemany("INSERT INTO versions VALUES (?, ?) ON CONFLICT DO NOTHING", links)
@@ -323,6 +380,155 @@ class Catalog:
         self._log(db, "remove", chunks)
         db.execute("DELETE FROM documents WHERE id = ?", (document_id,))
         return [i for i, _ in chunks]
+
+    # --- generations (index/reindex.py) -----------------------------------------------------
+    def active_generation(self, db=None) -> Generation | None:
+        """The generation searches use (None in a new catalog)."""
+        rows = self.query(
+            f"SELECT {GENERATION_COLUMNS} FROM generations WHERE number = {ACTIVE}", (), db
+        )
+        return Generation(*rows[0]) if rows else None
+
+    def generations(self) -> list[Generation]:
+        rows = self.query(f"SELECT {GENERATION_COLUMNS} FROM generations ORDER BY number")
+        return [Generation(*row) for row in rows]
+
+    def first_generation(self, model_id: str, dim: int, tokens: int, overlap: int) -> Generation:
+        """A new catalog's generation 1 (or the one another process made meanwhile)."""
+        with self.transaction() as db:
+            if (found := self.active_generation(db)) is not None:
+                return found
+            self._new_generation(db, 1, model_id, dim, tokens, overlap, "active")
+            self.set_meta(db, "generation", "1")
+            self.set_meta(db, "model_id", model_id)
+            self.set_meta(db, "dim", str(dim))
+            return self.active_generation(db)
+
+    def _new_generation(self, db, number, model_id, dim, tokens, overlap, state) -> None:
+        db.execute(
+            f"INSERT INTO generations ({GENERATION_COLUMNS}, started_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (number, model_id, dim, tokens, overlap, state, _now()),
+        )
+
+    def building_generation(
+        self, model_id: str, dim: int, tokens: int, overlap: int
+    ) -> tuple[Generation, list[int]]:
+        """The generation to build with this model and passage size: one left half-built
+        with the same (resumed), else a new number. Also the numbers of the other
+        generations whose passages are left to delete (built by a rebuild that stopped, or
+        retired)."""
+        with self.transaction() as db:
+            rows = db.execute(
+                f"SELECT {GENERATION_COLUMNS} FROM generations WHERE state = 'building'"
+            ).fetchall()
+            wanted = (model_id, dim, tokens, overlap)
+            resumed = next((Generation(*r) for r in rows if tuple(r[1:5]) == wanted), None)
+            if resumed is None:
+                number = db.execute("SELECT MAX(number) FROM generations").fetchone()[0] or 0
+                self._new_generation(db, number + 1, *wanted, "building")
+                resumed = Generation(number + 1, *wanted, "building")
+            db.execute(
+                "UPDATE generations SET state = 'retired', finished_at = ? "
+                "WHERE state = 'building' AND number != ?",
+                (_now(), resumed.number),
+            )
+            leftover = db.execute(
+                f"SELECT number FROM generations WHERE number != {ACTIVE} AND number != ? "
+                "AND EXISTS (SELECT 1 FROM chunks WHERE chunks.generation = generations.number)",
+                (resumed.number,),
+            ).fetchall()
+        return resumed, [row[0] for row in leftover]
+
+    def to_rebuild(self, generation: int, limit: int | None, db=None) -> list[ToRebuild]:
+        """Documents whose passages of ``generation`` are missing or older than their last
+        change, up to ``limit`` (None: all), by id."""
+        rows = self.query(
+            "SELECT d.id, d.revision, d.title, d.work, d.text, d.pages FROM documents d "
+            "LEFT JOIN rebuilt r ON r.document_id = d.id AND r.generation = ? "
+            "WHERE r.revision IS NULL OR r.revision != d.revision ORDER BY d.id"
+            + ("" if limit is None else f" LIMIT {int(limit)}"),
+            (generation,),
+            db,
+        )
+        return [
+            ToRebuild(*r[:5], pages=[PageSpan(*p) for p in json.loads(r["pages"])]) for r in rows
+        ]
+
+    def put_rebuilt(
+        self, db, generation: int, document_id: int, revision: int, chunks, vectors, terms
+    ) -> list[int]:
+        """A document's passages of ``generation`` (replacing any it had), made from its
+        ``revision``; not logged: no index follows a generation before it is active."""
+        db.execute(
+            "DELETE FROM chunks WHERE document_id = ? AND generation = ?",
+            (document_id, generation),
+        )
+        ids = self._insert_chunks(db, document_id, chunks, vectors, terms, generation, log=False)
+        db.execute(
+            "INSERT INTO rebuilt (generation, document_id, revision) VALUES (?, ?, ?) "
+            "ON CONFLICT (generation, document_id) DO UPDATE SET revision = excluded.revision",
+            (generation, document_id, revision),
+        )
+        return ids
+
+    def activate(self, db, generation: Generation, logged: list[tuple[str, list]]) -> int:
+        """Make ``generation`` the one searched, in the caller's transaction: the switch is
+        logged, then ``logged`` ((op, [(chunk id, language)])) the changes that an index of
+        the generation saved before the switch lacks; the previous generation retires.
+        The switch's number in the log."""
+        db.execute(
+            f"UPDATE generations SET state = 'retired', finished_at = ? WHERE number = {ACTIVE}",
+            (_now(),),
+        )
+        db.execute(
+            "UPDATE generations SET state = 'active', finished_at = ? WHERE number = ?",
+            (_now(), generation.number),
+        )
+        self.set_meta(db, "generation", str(generation.number))
+        self.set_meta(db, "model_id", generation.model_id)
+        self.set_meta(db, "dim", str(generation.dim))
+        self._log_generation(db, generation.number)
+        seq = db.execute("SELECT MAX(seq) FROM changes").fetchone()[0]
+        for op, chunks in logged:
+            self._log(db, op, chunks)
+        db.execute("DELETE FROM rebuilt WHERE generation = ?", (generation.number,))
+        return seq
+
+    def drop_generation(self, number: int, batch: int = 5_000) -> int:
+        """Delete the passages of a generation no longer searched, a batch per transaction
+        (writes wait for a batch, not for all); the number deleted."""
+        deleted = 0
+        while True:
+            with self.transaction(serialised=False) as db:
+                ids = [
+                    row[0]
+                    for row in db.execute(
+                        "SELECT id FROM chunks WHERE generation = ? ORDER BY id LIMIT ?",
+                        (number, batch),
+                    ).fetchall()
+                ]
+                db.execute(f"DELETE FROM chunks WHERE id IN ({_marks(ids)})", ids)
+                db.execute("DELETE FROM rebuilt WHERE generation = ?", (number,))
+            deleted += len(ids)
+            if len(ids) < batch:
+                return deleted
+
+    def serve(self, name: str, generation: int | None) -> None:
+        """Record that process ``name`` searches ``generation`` (None: it stopped)."""
+        with self.transaction(serialised=False) as db:
+            if generation is None:
+                db.execute("DELETE FROM serving WHERE name = ?", (name,))
+                return
+            db.execute(
+                "INSERT INTO serving VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE "
+                "SET generation = excluded.generation, seen_at = excluded.seen_at",
+                (name, generation, _now()),
+            )
+
+    def serving(self) -> list[tuple[str, int]]:
+        """(process, generation) of each process that searches the catalog."""
+        return [tuple(r) for r in self.query("SELECT name, generation FROM serving")]
 
     # --- access keys (service/access.py) ----------------------------------------------------
     def add_key(self, name: str, role: str, digest: str) -> bool:
@@ -378,8 +584,10 @@ class Catalog:
         )
         return [_document(r) for r in rows]
 
-    def document(self, document_id: int) -> DocumentRecord | None:
-        rows = self.query(f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id = ?", (document_id,))
+    def document(self, document_id: int, db=None) -> DocumentRecord | None:
+        rows = self.query(
+            f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id = ?", (document_id,), db
+        )
         return _document(rows[0]) if rows else None
 
     def documents_by_id(self, ids: list[int]) -> dict[int, DocumentRecord]:
@@ -404,16 +612,19 @@ class Catalog:
 
     def chunks_of(self, document_id: int) -> list[ChunkRecord]:
         rows = self.query(
-            f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE document_id = ? ORDER BY ordinal",
+            f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE document_id = ? "
+            f"AND generation = {ACTIVE} ORDER BY ordinal",
             (document_id,),
         )
         return [ChunkRecord(**dict(r)) for r in rows]
 
-    def outline(self, document_id: int, db=None) -> list[ChunkRecord]:
-        """A document's passages without their text (headings, places, offsets)."""
+    def outline(self, document_id: int, db=None, generation: int | None = None):
+        """A document's passages of ``generation`` (the active one) without their text
+        (headings, places, offsets)."""
         columns = CHUNK_COLUMNS.replace(" text,", " '' AS text,")
         rows = self.query(
-            f"SELECT {columns} FROM chunks WHERE document_id = ? ORDER BY ordinal",
+            f"SELECT {columns} FROM chunks WHERE document_id = ? "
+            f"AND generation = {_generation(generation)} ORDER BY ordinal",
             (document_id,),
             db,
         )
@@ -424,8 +635,8 @@ class Catalog:
         tests = " OR ".join("heading = ? OR heading LIKE ?" for _ in labels)
         params = [value for label in labels for value in (label, f"% › {label}")]
         rows = self.query(
-            f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE document_id = ? AND ({tests}) "
-            "ORDER BY ordinal",
+            f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE document_id = ? "
+            f"AND generation = {ACTIVE} AND ({tests}) ORDER BY ordinal",
             (document_id, *params),
         )
         return [ChunkRecord(**dict(r)) for r in rows]
@@ -441,8 +652,8 @@ class Catalog:
         """Documents with a passage whose heading path matches one of the LIKE patterns."""
         tests = " OR ".join("heading LIKE ?" for _ in patterns)
         rows = self.query(
-            f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id IN "
-            f"(SELECT document_id FROM chunks WHERE {tests}) ORDER BY id",
+            f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id IN (SELECT document_id "
+            f"FROM chunks WHERE generation = {ACTIVE} AND ({tests})) ORDER BY id",
             patterns,
         )
         return [_document(r) for r in rows]
@@ -473,6 +684,11 @@ class Catalog:
             found.setdefault(chunk_id, []).append(version_id)
         return found
 
+    def languages_of(self, ids: list[int], db=None) -> dict[int, str]:
+        """Chunk id → its language."""
+        rows = self.query(f"SELECT id, lang FROM chunks WHERE id IN ({_marks(ids)})", ids, db)
+        return {r[0]: r[1] for r in rows}
+
     def documents_of_chunks(self, ids: list[int]) -> dict[int, int]:
         """Chunk id → document id."""
         marks = _marks(ids)
@@ -494,9 +710,12 @@ class Catalog:
         langs: list[str] | None = None,
         document_ids: list[int] | None = None,
         doc_types: list[str] | None = None,
+        generation: int | None = None,
+        db=None,
     ) -> np.ndarray:
-        """Ids of the chunks that pass the filters (all chunks when none is given), sorted."""
-        clauses, params = [], []
+        """Ids of the chunks of ``generation`` (the active one) that pass the filters (all
+        when none is given), sorted."""
+        clauses, params = [f"c.generation = {_generation(generation)}"], []
         for column, values in (
             ("c.lang", langs),
             ("c.document_id", document_ids),
@@ -505,19 +724,25 @@ class Catalog:
             if values:
                 clauses.append(f"{column} IN ({_marks(values)})")
                 params.extend(values)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        where = f"WHERE {' AND '.join(clauses)}"
         rows = self.query(
             f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id {where} "
             "ORDER BY c.id",
             tuple(params),
+            db,
         )
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
-    def passages(self, ids: list[int] | None = None, batch: int = 20_000):
+    def passages(
+        self, ids: list[int] | None = None, batch: int = 20_000, generation: int | None = None
+    ):
         """What the indexes hold of each chunk, in batches: (ids, languages, vectors, term
-        lists), of the given chunks or of all."""
+        lists), of the given chunks or of all of ``generation`` (the active one)."""
         if ids is None:
-            sql = "SELECT id, lang, vector, terms FROM chunks ORDER BY id"
+            sql = (
+                "SELECT id, lang, vector, terms FROM chunks "
+                f"WHERE generation = {_generation(generation)} ORDER BY id"
+            )
             for rows in self.database.stream(sql, (), batch):
                 yield _passages(rows)
             return
@@ -532,12 +757,13 @@ class Catalog:
                 yield _passages(rows)
 
     def texts_for_terms(self, db=None, document_id: int | None = None):
-        """What keyword terms are computed from: (id, lang, title, heading, text) per chunk,
-        of every document or of one."""
-        where, params = ("WHERE d.id = ?", (document_id,)) if document_id is not None else ("", ())
+        """What keyword terms are computed from: (id, lang, title, heading, text) per chunk
+        of the active generation, of every document or of one."""
+        where, params = ("AND d.id = ?", (document_id,)) if document_id is not None else ("", ())
         sql = (
             "SELECT c.id, c.lang, d.title, c.heading, c.text "
-            f"FROM chunks c JOIN documents d ON d.id = c.document_id {where} ORDER BY c.id"
+            "FROM chunks c JOIN documents d ON d.id = c.document_id "
+            f"WHERE c.generation = {ACTIVE} {where} ORDER BY c.id"
         )
         if db is not None:
             return db.execute(sql, params).fetchall()
@@ -552,5 +778,8 @@ class Catalog:
             self._log(db, "terms", [(i, lang) for i, lang, _ in terms])
 
     def counts(self) -> tuple[int, int]:
-        row = self.query("SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM chunks)")
+        row = self.query(
+            "SELECT (SELECT COUNT(*) FROM documents), "
+            f"(SELECT COUNT(*) FROM chunks WHERE generation = {ACTIVE})"
+        )
         return row[0][0], row[0][1]

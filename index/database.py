@@ -13,6 +13,8 @@ later number could commit first and be passed over by a replica reading the log.
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -133,6 +135,11 @@ class Database:
         """The rows of a large result, ``batch`` at a time, from one point in time."""
         raise NotImplementedError
 
+    def exclusively(self, task: str) -> Iterator[bool]:
+        """Whether this process is the only one doing ``task`` on this catalog, held until
+        the block ends (a context manager); a process that dies lets go."""
+        raise NotImplementedError
+
     def close(self) -> None:
         raise NotImplementedError
 
@@ -187,6 +194,16 @@ class SQLiteDatabase(Database):
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
                 raise
+
+    @contextmanager
+    def exclusively(self, task: str) -> Iterator[bool]:
+        with open(self.path.with_name(f"{self.path.name}.{task}.lock"), "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            yield True
 
     def stream(self, sql: str, params: tuple, batch: int) -> Iterator[list]:
         with self.reading() as db:  # one SELECT reads from one point of the WAL
@@ -248,6 +265,19 @@ class PostgresDatabase(Database):
                 with suppress(psycopg.Error):  # a broken connection: the server rolled back
                     connection.execute("ROLLBACK")
                 raise
+
+    @contextmanager
+    def exclusively(self, task: str) -> Iterator[bool]:
+        """A session advisory lock on a connection of its own, held for the block."""
+        key = int.from_bytes(hashlib.sha256(task.encode()).digest()[:7], "big")
+        with self._pool.connection() as connection:
+            held = connection.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]
+            try:
+                yield held
+            finally:
+                if held:
+                    with suppress(psycopg.Error):
+                        connection.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
     def stream(self, sql: str, params: tuple, batch: int) -> Iterator[list]:
         """Through a server-side cursor, so a million rows never sit in memory at once."""

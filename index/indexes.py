@@ -13,6 +13,7 @@ crash leaves the previous one whole; a snapshot that cannot be read, or that bel
 another catalog, is rebuilt from the catalog.
 
     DATA/index/CURRENT              name of the current snapshot folder
+    DATA/index/NEXT                 while a rebuild switches generations: the new one's
     DATA/index/snapshot-SEQ-ID/     manifest.json, background.npz, per language i:
                                     vectors-i.faiss, keywords-i/
     DATA/index/segments/            keyword base segments, shared by snapshots
@@ -38,12 +39,20 @@ from .vectors import VectorIndex
 
 SNAPSHOT_EVERY = 20_000  # changes after which a snapshot is saved …
 SNAPSHOT_SHARE = 0.05  # … or this share of the collection, if more (bulk imports)
-FORMAT = 2
+FORMAT = 2  # (snapshots before generations have none in their manifest: the first)
+CURRENT, NEXT = "CURRENT", "NEXT"  # the snapshot searched, and a new generation's
+POINTERS = (CURRENT, NEXT)
 log = logging.getLogger("koshqon.index")
 
 
 class LogForgotten(Exception):
     """The change log was pruned past these indexes: reload or rebuild them."""
+
+
+class GenerationChanged(Exception):
+    """The catalog switched to another generation of passages (a rebuild for another
+    model or passage size): these indexes stay as they were, and their process moves to
+    the new generation's."""
 
 
 @dataclass
@@ -65,6 +74,10 @@ class Indexes:
     background: Background | None = None
     seq: int = 0  # the last change of the catalog's log that these indexes include
     saved_seq: int = -1  # the change the last snapshot was saved at
+    generation: int = 1  # of the catalog's passages these indexes hold
+    # False for a generation's indexes made before the switch to it: the log's changes
+    # before the switch are another generation's, and the ones after it are theirs
+    live: bool = True
 
     def __post_init__(self):
         self.background = self.background or Background(self.dim)
@@ -122,12 +135,33 @@ class Indexes:
 
     def catch_up(self, catalog: Catalog) -> int:
         """Replay the catalog's changes made since ``seq``; the number replayed. Raises
-        LogForgotten if another process dropped some of them meanwhile."""
+        LogForgotten if another process dropped some of them meanwhile, and
+        GenerationChanged (after replaying those before it) at a switch to another
+        generation."""
         changes = catalog.changes_since(self.seq)
-        if catalog.forgotten() > self.seq:  # read after them: none was dropped before
+        if not self.live:  # the generation's changes are those after the switch to it
+            switch = [c for c in changes if c[3] == "generation" and c[1] == self.generation]
+            if not switch:
+                raise LogForgotten(f"the switch to generation {self.generation} is not logged")
+            changes = [c for c in changes if c[0] > switch[0][0]]
+            self.seq, self.live = switch[0][0], True
+        elif catalog.forgotten() > self.seq:  # read after them: none was dropped before
             raise LogForgotten(f"the change log no longer reaches back to {self.seq}")
+        switch = next(
+            (c for c in changes if c[3] == "generation" and c[1] != self.generation), None
+        )
+        if switch is not None:
+            changes = [c for c in changes if c[0] < switch[0]]
+        replayed = self._replay(catalog, changes)
+        if switch is not None:
+            raise GenerationChanged(f"the catalog switched to generation {switch[1]}")
+        return replayed
+
+    def _replay(self, catalog: Catalog, changes: list[tuple[int, int, str, str]]) -> int:
         if not changes:
             return 0
+        last = changes[-1][0]
+        changes = [c for c in changes if c[3] != "generation"]  # (the switch to this one)
         added, removed, retermed = {}, {}, {}
         for _, chunk_id, lang, op in changes:
             if op == "add":
@@ -150,7 +184,7 @@ class Indexes:
             self.add(ids, langs, vectors, term_lists)
         for ids, langs, _, term_lists in catalog.passages(sorted(retermed)):
             self.reterm(ids, langs, term_lists)
-        self.seq = changes[-1][0]
+        self.seq = last
         return len(changes)
 
     # --- reading -------------------------------------------------------------------------
@@ -165,15 +199,18 @@ def _by_language(langs: list[str]) -> dict[str, np.ndarray]:
     return {lang: np.array(r, dtype=np.int64) for lang, r in rows.items()}
 
 
-def build(catalog: Catalog, dim: int) -> Indexes:
-    """Every index from the catalog's stored vectors and terms (no snapshot to start from).
-    Keyword terms go into their index batch by batch, so only the vectors are held whole
-    (a FAISS index is built from all of a language's at once)."""
+def build(catalog: Catalog, dim: int, generation: int, live: bool = True) -> Indexes:
+    """Every index of ``generation`` from the catalog's stored vectors and terms (no
+    snapshot to start from), at the log's last change before they were read: ``catch_up``
+    adds what was written meanwhile. ``live=False`` for a generation not yet switched to,
+    whose indexes follow no change until then. Keyword terms go into their index batch by batch,
+    so only the vectors are held whole (a FAISS index is built from all of a language's
+    at once)."""
     seq = catalog.last_change()
     vectors_of: dict[str, list] = defaultdict(list)
     keywords_of: dict[str, KeywordIndex] = defaultdict(KeywordIndex)
-    indexes = Indexes(dim, seq=seq)
-    for ids, langs, vectors, term_lists in catalog.passages():
+    indexes = Indexes(dim, seq=seq, generation=generation, live=live)
+    for ids, langs, vectors, term_lists in catalog.passages(generation=generation):
         indexes.background.add(vectors, langs)
         for lang, rows in _by_language(langs).items():
             vectors_of[lang].append((ids[rows], vectors[rows]))
@@ -185,13 +222,13 @@ def build(catalog: Catalog, dim: int) -> Indexes:
         vectors = VectorIndex.build(dim, ids, np.concatenate([p[1] for p in parts]))
         parts.clear()
         indexes.partitions[lang] = Partition(vectors, keywords)
-    indexes.catch_up(catalog)  # whatever was written meanwhile
     return indexes
 
 
 # --- snapshots -------------------------------------------------------------------------------
-def save(indexes: Indexes, folder: Path, catalog_id: str) -> None:
-    """A snapshot of ``indexes`` in ``folder``/snapshot-SEQ-ID, then made current."""
+def save(indexes: Indexes, folder: Path, catalog_id: str, pointer: str = CURRENT) -> None:
+    """A snapshot of ``indexes`` in ``folder``/snapshot-SEQ-ID, then named by ``pointer``:
+    CURRENT, or NEXT for a generation being built (index/reindex.py)."""
     for partition in indexes.partitions.values():
         suited = partition.vectors.suited()
         if suited is not partition.vectors:
@@ -216,26 +253,60 @@ def save(indexes: Indexes, folder: Path, catalog_id: str) -> None:
         "seq": indexes.seq,
         "dim": indexes.dim,
         "languages": languages,
+        "generation": indexes.generation,
+        "live": indexes.live,
     }
     (snapshot / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     _fsync_folder(snapshot)
     _fsync_folder(segments)
-    current = folder / "CURRENT"
-    temporary = folder / f".CURRENT.{os.getpid()}.tmp"
-    temporary.write_text(snapshot.name, encoding="utf-8")
-    os.replace(temporary, current)
-    _fsync_folder(folder)
+    _point(folder, pointer, snapshot.name)
     for i, lang in enumerate(languages):
         indexes.partitions[lang].saved_as = snapshot / f"vectors-{i}.faiss"
     indexes.saved_seq = indexes.seq
+    next_ = _manifest(folder, NEXT)
+    if pointer == CURRENT and next_ and next_[1].get("generation", 1) <= indexes.generation:
+        (folder / NEXT).unlink(missing_ok=True)  # a switch this snapshot is past
+    _tidy(folder)
+
+
+def promote(folder: Path) -> None:
+    """The snapshot of the generation switched to (NEXT) becomes the current one."""
+    if (folder / NEXT).exists():
+        os.replace(folder / NEXT, folder / CURRENT)
+        _fsync_folder(folder)
+        _tidy(folder)
+
+
+def _point(folder: Path, pointer: str, name: str) -> None:
+    """``pointer`` names snapshot ``name``, by the rename of one small file."""
+    temporary = folder / f".{pointer}.{os.getpid()}.tmp"
+    temporary.write_text(name, encoding="utf-8")
+    os.replace(temporary, folder / pointer)
+    _fsync_folder(folder)
+
+
+def _manifest(folder: Path, pointer: str) -> tuple[Path, dict] | None:
+    """The snapshot a pointer names and its manifest, if both can be read."""
+    try:
+        snapshot = folder / (folder / pointer).read_text(encoding="utf-8").strip()
+        return snapshot, json.loads((snapshot / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _tidy(folder: Path) -> None:
+    """Delete the snapshots no pointer names, and the keyword segments none of the named
+    ones uses."""
+    named = [found[0] for pointer in POINTERS if (found := _manifest(folder, pointer))]
     for old in folder.glob("snapshot-*"):
-        if old != snapshot:
+        if old not in named:
             shutil.rmtree(old, ignore_errors=True)
     used = {
-        json.loads((snapshot / f"keywords-{i}" / "keywords.json").read_text())["base"]
-        for i in range(len(languages))
+        json.loads(keywords.read_text())["base"]
+        for snapshot in named
+        for keywords in snapshot.glob("keywords-*/keywords.json")
     }
-    remove_unused(segments, used)
+    remove_unused(folder / "segments", used)
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -248,19 +319,21 @@ def _fsync_folder(folder: Path) -> None:
                 os.close(descriptor)
 
 
-def load(folder: Path, catalog: Catalog, dim: int) -> Indexes | None:
-    """The current snapshot, if there is one that fits this catalog (None otherwise)."""
-    current = folder / "CURRENT"
-    if not current.exists():
+def load(folder: Path, catalog: Catalog, dim: int, generation: int) -> Indexes | None:
+    """The saved snapshot of ``generation`` (CURRENT's, or NEXT's for a generation
+    switched to since), if there is one that fits this catalog (None otherwise)."""
+    found = [found for pointer in POINTERS if (found := _manifest(folder, pointer))]
+    found = [(s, m) for s, m in found if m.get("generation", 1) == generation]
+    if not found:
         return None
-    snapshot = folder / current.read_text(encoding="utf-8").strip()
+    snapshot, manifest = found[0]
     try:
-        manifest = json.loads((snapshot / "manifest.json").read_text(encoding="utf-8"))
+        live = manifest.get("live", True)
         if (
             manifest.get("format") != FORMAT
             or manifest["catalog_id"] != catalog.get_meta("catalog_id")
             or manifest["dim"] != dim
-            or manifest["seq"] < catalog.forgotten()
+            or (live and manifest["seq"] < catalog.forgotten())
             or manifest["seq"] > catalog.last_change()
         ):
             log.warning("index snapshot %s does not fit the catalog; rebuilding", snapshot)
@@ -270,6 +343,8 @@ def load(folder: Path, catalog: Catalog, dim: int) -> Indexes | None:
             background=Background.load(snapshot / "background.npz", dim),
             seq=manifest["seq"],
             saved_seq=manifest["seq"],
+            generation=generation,
+            live=live,
         )
         for i, lang in enumerate(manifest["languages"]):
             path = snapshot / f"vectors-{i}.faiss"

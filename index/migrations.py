@@ -9,6 +9,7 @@ To change the schema, append a migration; never edit one that has shipped.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 from ingest.errors import KoshqonError
 
@@ -178,7 +179,123 @@ def shared_catalog(db, dialect: Dialect) -> None:
     )
 
 
-MIGRATIONS = [baseline, shared_catalog]
+CHUNKS = """
+CREATE TABLE {name} (
+    id {key},
+    document_id BIGINT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    generation BIGINT NOT NULL,
+    ordinal INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    lang TEXT NOT NULL,
+    heading TEXT,
+    page_start INTEGER,
+    page_end INTEGER,
+    char_start INTEGER NOT NULL,
+    char_end INTEGER NOT NULL,
+    tokens INTEGER NOT NULL,
+    vector {blob} NOT NULL,
+    terms TEXT NOT NULL DEFAULT '',
+    UNIQUE (document_id, generation, ordinal)
+)"""
+CHANGES = """
+CREATE TABLE {name} (
+    seq {key},
+    chunk_id BIGINT NOT NULL,
+    lang TEXT NOT NULL,
+    op TEXT NOT NULL CHECK (op IN ('add', 'remove', 'terms', 'generation'))
+)"""
+GENERATIONS = """
+CREATE TABLE IF NOT EXISTS generations (
+    number BIGINT PRIMARY KEY,
+    model_id TEXT NOT NULL,
+    dim INTEGER NOT NULL,
+    chunk_tokens INTEGER,
+    chunk_overlap INTEGER,
+    state TEXT NOT NULL CHECK (state IN ('building', 'active', 'retired')),
+    started_at TEXT NOT NULL,
+    finished_at TEXT
+);
+CREATE TABLE IF NOT EXISTS rebuilt (
+    generation BIGINT NOT NULL,
+    document_id BIGINT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    revision INTEGER NOT NULL,
+    PRIMARY KEY (generation, document_id)
+);
+CREATE TABLE IF NOT EXISTS serving (
+    name TEXT PRIMARY KEY,
+    generation BIGINT NOT NULL,
+    seen_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_by_generation ON chunks(generation, id);
+CREATE INDEX IF NOT EXISTS rebuilt_by_document ON rebuilt(document_id)
+"""
+
+
+def generations(db, dialect: Dialect) -> None:
+    """Passages by generation, so that a rebuild (another model, another passage size)
+    writes the new passages beside the ones being searched and switches in one commit
+    (index/reindex.py): every chunk row has the generation it belongs to, ``generations``
+    records each one's model and passage size, and a document's ``revision`` counts its
+    changes, so a rebuild knows which documents changed while it ran. The change log
+    learns the switch ('generation'). Documents, keys, jobs and ids are untouched."""
+    if "revision" not in _columns(db, dialect, "documents"):
+        db.execute("ALTER TABLE documents ADD COLUMN revision INTEGER NOT NULL DEFAULT 0")
+    if "generation" in _columns(db, dialect, "chunks"):
+        pass  # (a catalog that lost its schema number only)
+    elif dialect.name == "postgresql":
+        db.execute("ALTER TABLE chunks ADD COLUMN generation BIGINT NOT NULL DEFAULT 1")
+        db.execute("ALTER TABLE chunks DROP CONSTRAINT IF EXISTS chunks_document_id_ordinal_key")
+        db.execute("ALTER TABLE chunks ADD UNIQUE (document_id, generation, ordinal)")
+        db.execute("ALTER TABLE changes DROP CONSTRAINT IF EXISTS changes_op_check")
+        db.execute(
+            "ALTER TABLE changes ADD CONSTRAINT changes_op_check "
+            "CHECK (op IN ('add', 'remove', 'terms', 'generation'))"
+        )
+    else:  # SQLite changes no constraint in place: the two tables are copied anew
+        kept = db.execute("SELECT chunk_id, version_id FROM versions").fetchall()
+        _rebuilt(db, dialect, "chunks", CHUNKS, "generation", "1")
+        db.executemany("INSERT INTO versions VALUES (?, ?)", [tuple(row) for row in kept])
+        _rebuilt(db, dialect, "changes", CHANGES)
+    for statement in _statements(GENERATIONS, dialect):
+        db.execute(statement)
+    model_id = db.execute("SELECT value FROM meta WHERE key = 'model_id'").fetchone()
+    known = db.execute("SELECT COUNT(*) FROM generations").fetchone()[0]
+    if model_id is not None and not known:  # the collection so far: generation 1
+        dim = db.execute("SELECT value FROM meta WHERE key = 'dim'").fetchone()[0]
+        db.execute(
+            "INSERT INTO generations (number, model_id, dim, state, started_at) "
+            "VALUES (1, ?, ?, 'active', ?)",
+            (model_id[0], int(dim), datetime.now(UTC).isoformat(timespec="seconds")),
+        )
+        db.execute(
+            "INSERT INTO meta (key, value) VALUES ('generation', '1') "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+        )
+
+
+def _rebuilt(db, dialect: Dialect, table: str, create: str, *added: str) -> None:
+    """(SQLite) ``table`` copied into a new one made by ``create``, with the ``added``
+    column given the value after it; the numbers it gave stay given (sqlite_sequence).
+    The versions table's links to chunks go with the dropped table: the caller keeps them."""
+    columns = ", ".join(row[1] for row in db.execute(f"PRAGMA table_info({table})"))
+    new = f"{table}_new"
+    (statement,) = _statements(create.replace("{name}", new), dialect)
+    db.execute(statement)
+    names, values = (f", {added[0]}", f", {added[1]}") if added else ("", "")
+    db.execute(f"INSERT INTO {new} ({columns}{names}) SELECT {columns}{values} FROM {table}")
+    given = db.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
+    db.execute(f"DROP TABLE {table}")
+    db.execute(f"ALTER TABLE {new} RENAME TO {table}")
+    if given is not None:
+        db.execute("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = ?", (given[0], table))
+        db.execute(
+            "INSERT INTO sqlite_sequence (name, seq) SELECT ?, ? WHERE NOT EXISTS "
+            "(SELECT 1 FROM sqlite_sequence WHERE name = ?)",
+            (table, given[0], table),
+        )
+
+
+MIGRATIONS = [baseline, shared_catalog, generations]
 
 
 def migrate(database: Database) -> int:

@@ -137,14 +137,15 @@ def passage_links(outlines: dict[int, list[ChunkRecord]]) -> list[tuple[int, int
     return links
 
 
-def relink(catalog: Catalog, db, works: set[str]) -> None:
-    """Store the passage links of each of ``works``, inside the write transaction that
-    changed them: computed once per change, so a search reads a hit's versions with one
-    lookup. A document that left a work loses its links when that work is relinked."""
+def relink(catalog: Catalog, db, works: set[str], generation: int | None = None) -> None:
+    """Store the passage links of each of ``works`` between its passages of ``generation``
+    (the active one), inside the write transaction that changed them: computed once per
+    change, so a search reads a hit's versions with one lookup. A document that left a
+    work loses its links when that work is relinked."""
     for work in sorted(works - {None}):
         document_ids = catalog.documents_of_work(work, db)
-        outlines = {i: catalog.outline(i, db) for i in document_ids}
-        catalog.set_versions(db, document_ids, passage_links(outlines))
+        outlines = {i: catalog.outline(i, db, generation) for i in document_ids}
+        catalog.set_versions(db, document_ids, passage_links(outlines), generation)
 
 
 Version = tuple[ChunkRecord, DocumentRecord]

@@ -34,18 +34,10 @@ def _languages_by_share(chunks: list[Chunk]) -> list[str]:
     return [lang for lang, size in sizes.most_common() if size / total >= MIN_LANGUAGE_SHARE]
 
 
-def prepare(
-    data: bytes,
-    filename: str,
-    metadata: Metadata,
-    chunker: Chunker,
-    read: Callable[[bytes, str], Extracted] = extract,
-) -> PreparedDocument:
-    """Everything the store needs to add one file; raises a KoshqonError with the reason.
-    ``read`` extracts the text: in this process, or in a limited one for files from
-    outside (ingest/contained.py, as the service reads them)."""
-    media_type = media_type_of(filename)
-    extracted = read(data, filename)
+def passages(extracted: Extracted, chunker: Chunker) -> tuple[Chunk, ...]:
+    """The text cut into passages, each with its heading path, pages and language: at
+    ingest, and again from the stored text when the collection is rebuilt for another
+    model or passage size (index/reindex.py)."""
     chunks = []
     spans = chunker.chunk(extracted.text, page_starts=(p.start for p in extracted.pages))
     for ordinal, span in enumerate(spans):
@@ -64,6 +56,22 @@ def prepare(
                 tokens=span.tokens,
             )
         )
+    return tuple(chunks)
+
+
+def prepare(
+    data: bytes,
+    filename: str,
+    metadata: Metadata,
+    chunker: Chunker,
+    read: Callable[[bytes, str], Extracted] = extract,
+) -> PreparedDocument:
+    """Everything the store needs to add one file; raises a KoshqonError with the reason.
+    ``read`` extracts the text: in this process, or in a limited one for files from
+    outside (ingest/contained.py, as the service reads them)."""
+    media_type = media_type_of(filename)
+    extracted = read(data, filename)
+    chunks = passages(extracted, chunker)
     languages = _languages_by_share(chunks) or [detect_language(extracted.text)]
     return PreparedDocument(
         filename=PurePath(filename).name,
@@ -81,7 +89,7 @@ def prepare(
         source_url=metadata.source_url,
         language=metadata.language or languages[0],
         languages=tuple(languages),
-        chunks=tuple(chunks),
+        chunks=chunks,
         ocr_pages=extracted.ocr_pages,
         ocr_doubtful=extracted.ocr_doubtful,
         work=metadata.work,

@@ -586,37 +586,35 @@ def health(data_dir) -> None:
 @cli.command()
 @data_dir_option
 def reindex(data_dir) -> None:
-    """Rebuild passages, vectors and keyword terms from the stored originals.
+    """Rebuild every passage for the configured model and passage size (KOSHQON_MODEL,
+    KOSHQON_CHUNK_TOKENS, KOSHQON_CHUNK_OVERLAP): how a collection moves to another model.
 
-    Uses the configured model and passage size (KOSHQON_MODEL, KOSHQON_CHUNK_TOKENS …), so it
-    is how a collection moves to another model. Ids and metadata are kept; the old index
-    stays in place until the new one is complete. Stop the server while it runs."""
+    Runs while the collection is served: searches are answered from the current passages
+    until the new ones are complete, then servers switch to them within seconds; writes
+    made meanwhile are rebuilt too. Documents, their ids, keys and jobs are not touched.
+    An interrupted rebuild resumes where it stopped when run again."""
     from tqdm import tqdm
-
-    from index.catalog import Catalog
-    from index.store import CATALOG_FILE
 
     from .core import reindex as rebuild
 
-    embedded_only("reindex")
-    documents, passages = Catalog(data_dir / CATALOG_FILE).counts()
+    settings = Settings(data_dir=data_dir)
+    documents, passages = catalog_of(data_dir).counts()
+    os.nice(settings.ingest_niceness)  # a server on this machine answers first
     # counted in passages, so that its ETA holds for collections of long and short texts
     # (with a new passage size the count is the old one's, approximately)
     bar = tqdm(total=passages, unit="passage", desc="Reindexing", file=sys.stderr)
     encoded = {"series": (0, 0)}  # (done, total) of the batch being encoded
 
     def report(stage: str, done: int, total: int) -> None:
-        if stage == "reading":
-            bar.set_postfix_str(f"OCR page {done}/{total}")
-            return
         previous, of = encoded["series"]
         bar.update(done - previous if done > previous and previous < of else done)
         encoded["series"] = (done, total)
 
+    rebuilt = 0
     with explained(), bar:
-        for _ in rebuild(Settings(data_dir=data_dir), report):
-            pass
-    click.echo(f"Reindexed {documents} documents in {data_dir}.")
+        for _ in rebuild(settings, report, say=lambda line: bar.write(line, file=sys.stderr)):
+            rebuilt += 1
+    click.echo(f"Reindexed {rebuilt} documents in {data_dir} with {settings.model}.")
 
 
 @cli.group()

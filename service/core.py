@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -13,12 +14,21 @@ from pathlib import Path
 
 from index.answer import Answer, Answering, answer
 from index.bundle import BadBundle, BundleWriter, read_bundle
-from index.catalog import ChunkRecord, DocumentRecord
+from index.catalog import ChunkRecord, DocumentRecord, Generation
 from index.embedder import Embedder, Encoder, ModelNotLoaded, load_embedder
 from index.parallel import link_versions
-from index.reindex import reindex as rebuild_from_originals
+from index.reindex import reindex as rebuild_generation
 from index.search import Filters, Mode, SearchResult, search
-from index.store import CATALOG_FILE, AddResult, Store, open_catalog, passage_vectors, with_rows
+from index.store import (
+    CATALOG_FILE,
+    INDEX_DIR,
+    AddResult,
+    Store,
+    Switching,
+    open_catalog,
+    passage_vectors,
+    with_rows,
+)
 from ingest.chunking import Chunker
 from ingest.contained import read_contained
 from ingest.errors import (
@@ -38,6 +48,7 @@ from .citations import Cited
 from .config import Settings
 from .generative import generated
 
+log = logging.getLogger("koshqon")
 SIDECAR = "metadata.json"
 CLEARABLE = ("author", "year", "source_url", "work")  # metadata a document may lack
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
@@ -75,9 +86,10 @@ class FileOutcome:
 
 @dataclass(frozen=True)
 class Health:
-    status: str  # "ok", or "out of step" when an index does not hold the catalog's passages
+    status: str  # "ok", "out of step" (an index lacks passages) or "switching" (reindex)
     model_id: str
     dimension: int
+    generation: int
     documents: int
     chunks: int
     dense_passages: int  # what the indexes hold, which must be ``chunks``
@@ -222,35 +234,31 @@ def reader(
 
 def model_and_chunker(settings: Settings) -> tuple[Embedder, Chunker]:
     """The configured embedding model (loaded once per process) and the chunker that cuts
-    passages to its token budget: what the service, reindex and the evaluation ingest with."""
-    embedder = _embedder(
-        settings.model,
-        settings.model_cache,
-        settings.encoder,
-        settings.device,
-        settings.query_prefix,
-        settings.passage_prefix,
-    )
+    passages to its token budget: what a bundle and the evaluation are encoded with."""
+    embedder = model_of(settings, settings.model)
     return embedder, Chunker(embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap)
 
 
-def reindex(settings: Settings, progress: Progress | None = None) -> Iterator[DocumentRecord]:
-    """Rebuild the collection from its stored originals with the configured model and
-    passage size (see index/reindex.py); yields each document as it is done, and reports
-    pages read by OCR and passages encoded to ``progress``."""
-    embedder, chunker = model_and_chunker(settings)
-    read = reader(settings, progress)
-
-    def rebuild(record: DocumentRecord, data: bytes) -> PreparedDocument:
-        return prepare(data, record.filename, metadata_of(record), chunker, read)
-
-    return rebuild_from_originals(settings.data_dir, embedder, rebuild, progress)
+def reindex(
+    settings: Settings, progress: Progress | None = None, say: Callable[[str], None] = print
+) -> Iterator[int]:
+    """Move the collection to the configured model and passage size (KOSHQON_MODEL,
+    KOSHQON_CHUNK_TOKENS, KOSHQON_CHUNK_OVERLAP) while it stays searchable (see
+    index/reindex.py); yields each document's id as it is rebuilt, and reports passages
+    encoded to ``progress``."""
+    embedder = model_of(settings, settings.model)
+    catalog = open_catalog(settings.data_dir, settings.database_url)
+    try:
+        passage_size = (settings.chunk_tokens, settings.chunk_overlap)
+        index_dir = settings.data_dir / INDEX_DIR
+        yield from rebuild_generation(catalog, index_dir, embedder, passage_size, progress, say)
+    finally:
+        catalog.close()
 
 
 def recorded_model(settings: Settings) -> ModelNotLoaded | None:
-    """The configured model as the collection records it (its dimension), without loading
-    it; None for a new collection, or one made with another model (opening it with the
-    model says what to do)."""
+    """The model the collection's passages were made with (and their dimension), without
+    loading it; None for a new collection."""
     catalog = settings.data_dir / CATALOG_FILE
     if settings.database_url:
         with closing(open_catalog(settings.data_dir, settings.database_url)) as shared:
@@ -260,26 +268,68 @@ def recorded_model(settings: Settings) -> ModelNotLoaded | None:
     else:
         with closing(sqlite3.connect(f"{catalog.resolve().as_uri()}?mode=ro", uri=True)) as db:
             meta = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('model_id', 'dim')"))
-    if meta.get("model_id") != settings.model:
+    if meta.get("model_id") is None:
         return None
-    return ModelNotLoaded(settings.model, int(meta["dim"]))
+    return ModelNotLoaded(meta["model_id"], int(meta["dim"]))
+
+
+def model_of(settings: Settings, model_id: str) -> Embedder:
+    """The model ``model_id``, loaded once per process with this machine's settings."""
+    return _embedder(
+        model_id,
+        settings.model_cache,
+        settings.encoder,
+        settings.device,
+        settings.query_prefix,
+        settings.passage_prefix,
+    )
 
 
 class Koshqon:
     def __init__(self, settings: Settings, model: bool = True, searching: bool = True):
         """``model=False``: for what encodes nothing, the model is not loaded (if the
         collection already records it). ``searching=False``: for what only writes to a
-        shared catalog (a worker), no indexes are kept."""
+        shared catalog (a worker), no indexes are kept.
+
+        A collection is searched with the model its passages were made with; KOSHQON_MODEL
+        chooses the model of a new collection, and the one `koshqon reindex` moves to."""
         self.settings = settings
-        recorded = None if model else recorded_model(settings)
-        if recorded is None:
-            self.embedder, self.chunker = model_and_chunker(settings)
+        recorded = recorded_model(settings)
+        if recorded is not None and recorded.model_id != settings.model:
+            log.warning(
+                "KOSHQON_MODEL is %s, but this collection's passages were made with %s, which "
+                "it is searched with; `koshqon reindex` moves it to %s",
+                settings.model, recorded.model_id, settings.model,
+            )  # fmt: skip
+        if model or recorded is None:
+            embedder = model_of(settings, recorded.model_id if recorded else settings.model)
+
+            def models(generation: Generation) -> Embedder:
+                return model_of(settings, generation.model_id)
         else:
-            self.embedder, self.chunker = recorded, Chunker(recorded.count_tokens)
+            embedder = recorded
+
+            def models(generation: Generation) -> Embedder:
+                return ModelNotLoaded(generation.model_id, generation.dim)
+
         self.store = Store(
-            settings.data_dir, self.embedder, settings.database_url, settings.shared_dir, searching
+            settings.data_dir,
+            embedder,
+            settings.database_url,
+            settings.shared_dir,
+            searching,
+            models,
+            (settings.chunk_tokens, settings.chunk_overlap),
         )
         self.access = Access(self.store.catalog, settings.private)
+
+    @property
+    def embedder(self) -> Embedder:
+        return self.store.embedder
+
+    @property
+    def chunker(self) -> Chunker:
+        return self.store.chunker
 
     def close(self) -> None:
         self.store.close()
@@ -347,9 +397,13 @@ class Koshqon:
     def add_queued(
         self, path: Path, filename: str, metadata: Metadata, progress: Progress
     ) -> FileOutcome:
-        """A job's file, stored under a name of its own, added as ``filename``."""
+        """A job's file, stored under a name of its own, added as ``filename``. A file that
+        meets the collection switching to a new model is not failed: Switching goes up to
+        the runner, which tries it again."""
         try:
             return self._add_or_replace(path, metadata, False, progress, filename)
+        except Switching:
+            raise
         except (KoshqonError, OSError) as error:
             return FileOutcome(path, "failed", str(error))
 
@@ -508,5 +562,16 @@ class Koshqon:
             if dense == keyword == chunks or not moved:
                 break
         status = "ok" if dense == keyword == chunks else "out of step"
-        model = self.embedder.model_id
-        return Health(status, model, self.embedder.dim, documents, chunks, dense, keyword)
+        generation, embedder = self.store.model
+        if self.store.switching:  # its counts are of the generation it is moving from
+            status = "switching"
+        return Health(
+            status,
+            embedder.model_id,
+            embedder.dim,
+            generation.number,
+            documents,
+            chunks,
+            dense,
+            keyword,
+        )

@@ -164,14 +164,24 @@ def test_ingest_replace_takes_a_file_named_like_a_document_as_its_new_version(ru
     assert len(listing) == 1
 
 
-def test_reindex_rebuilds_the_same_collection_from_the_originals(run, folder):
+def test_reindex_rebuilds_the_collection_and_keeps_documents_ids_and_keys(run, folder):
+    """With no server running: the same documents and results after, the key still
+    there (and still needed), and a deleted document's id not given again."""
     run("ingest", str(folder))
+    removed = run("ingest", str(ROOT / "corpus" / "glossary-migration-terms.kk.md")).stdout
+    assert run("docs", "remove", removed.split("→ document ")[1].split()[0]).returncode == 0
+    assert run("keys", "add", "--role", "admin", "--name", "aigerim").returncode == 0
     before = json.loads(run("search", "кто такие кандасы", "--json").stdout)
+    listed = run("docs", "list", "--json").stdout
     result = run("reindex")
     assert result.returncode == 0, result.stderr
     assert "Reindexed 2 documents" in result.stdout
     after = json.loads(run("search", "кто такие кандасы", "--json").stdout)
     assert [h["citation"] for h in after["results"]] == [h["citation"] for h in before["results"]]
+    assert run("docs", "list", "--json").stdout == listed
+    assert run("keys", "list").stdout.startswith("aigerim\tadmin")
+    again = run("ingest", str(ROOT / "corpus" / "glossary-migration-terms.en.md"))
+    assert "→ document 4 " in again.stdout  # 3 was the deleted one's
 
 
 def test_an_interrupted_ingest_resumes_where_it_stopped(run, settings, tmp_path):
@@ -209,7 +219,7 @@ def test_an_interrupted_ingest_resumes_where_it_stopped(run, settings, tmp_path)
     health = json.loads(run("health").stdout)
     assert health["documents"] == len(names)
     catalog = Catalog(settings.data_dir / "catalog.sqlite")
-    indexes = snapshots.load(settings.data_dir / "index", catalog, 384)
+    indexes = snapshots.load(settings.data_dir / "index", catalog, 384, 1)
     assert indexes is not None, "the index snapshot of the first, killed run is readable"
     indexes.catch_up(catalog)
     assert indexes.ids().tolist() == indexes.keyword_ids().tolist() == catalog.chunk_ids().tolist()

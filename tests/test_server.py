@@ -30,18 +30,20 @@ def server(settings):
         "HOME": str(settings.data_dir.parent),
         "KOSHQON_MODELS_DIR": str(settings.models_dir),
     }
-    process = subprocess.Popen(
-        [str(KOSHQON), "serve", "--port", str(port), "--data-dir", str(settings.data_dir)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    log = settings.data_dir.parent / f"serve-{port}.log"  # a file: a pipe left unread fills
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [str(KOSHQON), "serve", "--port", str(port), "--data-dir", str(settings.data_dir)],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180
         while True:
-            assert process.poll() is None, process.stdout.read()
+            assert process.poll() is None, log.read_text()
             try:
                 if httpx.get(f"{base}/health").status_code == 200:
                     break
@@ -152,3 +154,87 @@ def test_a_running_server_answers_curl_the_cli_and_the_api_page_offline(settings
         redoc = client.get("/redoc").text
         assert "https://" not in redoc.split("<body>")[1]
     assert not (settings.data_dir / "server.json").exists()
+
+
+def koshqon(settings, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """A `koshqon` command on the test's collection, as a librarian runs it beside the
+    server."""
+    return subprocess.run(
+        [str(KOSHQON), *args, "--data-dir", str(settings.data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(settings.data_dir.parent),
+            "KOSHQON_MODELS_DIR": str(settings.models_dir),
+            **env,
+        },
+    )
+
+
+def test_reindex_moves_a_served_collection_to_another_model_without_downtime(settings):
+    """`koshqon reindex` with KOSHQON_MODEL set to the adapted model, while `koshqon serve`
+    answers searches and takes an upload: no search fails or comes back empty, the server
+    moves to the new model within seconds, the upload made meanwhile is in the new
+    generation, and documents, their ids and the access key are as they were."""
+    import threading
+
+    assert koshqon(settings, "ingest", str(ROOT / "corpus")).returncode == 0
+    key = koshqon(settings, "keys", "add", "--role", "librarian", "--name", "aigerim").stdout
+    removed = json.loads(koshqon(settings, "docs", "list", "--json").stdout)[-1]["id"]
+    assert koshqon(settings, "docs", "remove", str(removed)).returncode == 0
+    law = "multilingual-e5-small-kk-ru-law"
+    with server(settings) as client:
+        before = client.get("/documents").json()["documents"]
+        answered, stop = [], threading.Event()
+
+        def search_all_along() -> None:  # a few readers' pace
+            while not stop.wait(0.25):
+                found = client.get("/search", params={"q": QUESTIONS[len(answered) % 3]})
+                answered.append((found.status_code, len(found.json()["results"])))
+
+        searching = threading.Thread(target=search_all_along)
+        searching.start()
+        rebuild = subprocess.Popen(
+            [str(KOSHQON), "reindex", "--data-dir", str(settings.data_dir)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={
+                "PATH": "/usr/bin:/bin",
+                "HOME": str(settings.data_dir.parent),
+                "KOSHQON_MODELS_DIR": str(settings.models_dir),
+                "KOSHQON_MODEL": law,
+            },
+        )
+        time.sleep(8)  # the rebuild under way
+        path = ROOT / "corpus" / "glossary-migration-terms.en.md"
+        upload = client.post(
+            "/documents",
+            files={"file": ("late.md", path.read_bytes() + b"\n\nA late addition on quotas.")},
+            headers={"Authorization": f"Bearer {key.strip()}"},
+        )
+        assert upload.status_code == 201, upload.text
+        out, err = rebuild.communicate(timeout=900)
+        assert rebuild.returncode == 0, err
+        assert f"with {law}" in out and "Switched to generation 2" in err
+        deadline = time.monotonic() + 60
+        while client.get("/health").json()["model_id"] != law:
+            assert time.monotonic() < deadline, "the server did not move to the new model"
+            time.sleep(0.5)
+        stop.set()
+        searching.join()
+        health = client.get("/health").json()
+        assert (health["status"], health["generation"]) == ("ok", 2)
+        assert health["chunks"] == health["dense_passages"] == health["keyword_passages"]
+        assert answered and all(answer == (200, 10) for answer in answered), answered
+        late = upload.json()["id"]
+        assert late == removed + 1  # the deleted document's id is not given again
+        found = client.get("/search", params={"q": "late addition on quotas", "k": 3}).json()
+        assert late in [hit["citation"]["document_id"] for hit in found["results"]]
+        after = client.get("/documents").json()["documents"]
+        assert [d for d in after if d["id"] != late] == before
+        assert client.post("/documents", files={"file": ("x.txt", b"x")}).status_code == 401
+    keys = koshqon(settings, "keys", "list").stdout
+    assert keys.startswith("aigerim\tlibrarian")

@@ -11,6 +11,7 @@ import os
 import shutil
 import sqlite3
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +19,8 @@ import pytest
 from index import indexes as snapshots
 from index.database import CatalogUnavailable
 from index.migrations import CatalogTooNew
+from index.search import search
+from index.store import CATALOG_FILE as CATALOG
 from index.store import Store
 from ingest.chunking import Chunker
 from ingest.errors import InvalidParameter, ModelMismatch
@@ -169,7 +172,8 @@ def test_changes_a_build_already_read_are_not_added_twice(open_store):
 def test_an_embedded_collection_moves_to_postgresql_whole(tmp_path, postgres, monkeypatch):
     """`koshqon copy-to-postgres`: documents, passages, vectors, keys and the change log
     copied; the same rankings; the index snapshot still valid (loaded, not rebuilt); new
-    documents numbered after the copied ones; a database that holds documents refused."""
+    documents numbered after every one given, deleted ones too; a database that holds
+    documents refused."""
     from index.backup import to_postgres
     from index.search import search
     from service.access import Access
@@ -177,12 +181,13 @@ def test_an_embedded_collection_moves_to_postgresql_whole(tmp_path, postgres, mo
     store = Store(tmp_path / "data", HashingEmbedder())
     added = [store.add(document(f"Кандас {n} визасы мен тіркеуі.", f"{n}.txt")) for n in range(5)]
     store.remove(added[1].document.id)
+    store.remove(added[-1].document.id)  # the last id given: never given again
     store.snapshot()
     Access(store.catalog).add("admin", "admin")
     before = [(h.chunk_id, h.score) for h in search(store, "кандас тіркеуі").results]
     store.close()
     url, shared = postgres.new_database(), tmp_path / "shared"
-    assert to_postgres(tmp_path / "data", url, shared).documents == 4
+    assert to_postgres(tmp_path / "data", url, shared).documents == 3
     monkeypatch.setattr(snapshots, "build", None)  # the snapshot must serve
     moved = Store(tmp_path / "data", HashingEmbedder(), url, shared)
     assert [(h.chunk_id, h.score) for h in search(moved, "кандас тіркеуі").results] == before
@@ -193,6 +198,17 @@ def test_an_embedded_collection_moves_to_postgresql_whole(tmp_path, postgres, mo
     moved.close()
     with pytest.raises(InvalidParameter, match="already holds documents"):
         to_postgres(tmp_path / "data", url, shared)
+
+
+def test_a_documents_id_is_never_given_again(open_store, tmp_path):
+    """Not after its document is deleted, nor after a restart, on either engine: a saved
+    citation never points at another text."""
+    store = open_store()
+    ids = [store.add(document(f"Документ {n}.", f"{n}.txt")).document.id for n in range(3)]
+    store.remove(ids[-1])
+    store.close()
+    reopened = open_store()
+    assert reopened.add(document("Другой документ.", "other.txt")).document.id == ids[-1] + 1
 
 
 def test_opening_with_another_model_says_how_to_reindex(tmp_path):
@@ -342,3 +358,21 @@ def test_originals_without_a_document_are_collected_when_old_enough(tmp_path):
     assert not reopened.originals.path("ab" * 32).exists()
     assert reopened.originals.path("cd" * 32).exists()
     assert reopened.originals.get(kept.sha256)
+
+
+def test_a_catalog_of_the_previous_release_keeps_everything_and_its_numbers(tmp_path):
+    """tests/data/catalog-schema-2.sqlite was written by the release before generations
+    (two language versions of a law, linked; document 3 added then deleted; an admin key;
+    11 passages and 12 changes numbered). Opening it migrates it in place."""
+    shutil.copy(Path(__file__).parent / "data" / "catalog-schema-2.sqlite", tmp_path / CATALOG)
+    store = Store(tmp_path, HashingEmbedder())
+    assert [d.filename for d in store.catalog.documents()] == ["law.ru.txt", "law.kk.txt"]
+    assert store.catalog.access_keys()[0][:2] == ("aigerim", "admin")
+    assert store.catalog.query("SELECT COUNT(*) FROM versions")[0][0] == 10
+    assert store.generation.number == 1 and in_step(store)
+    added = store.add(document("Новый документ.", "new.txt")).document
+    assert added.id == 4  # never 3, the deleted one's
+    assert store.catalog.chunks_of(added.id)[0].id == 12
+    assert store.catalog.last_change() == 13
+    hits = search(store, "регистрации", mode="keyword").results
+    assert hits and hits[0].parallel  # its Kazakh version still linked

@@ -53,6 +53,8 @@ def problem_of(error: KoshqonError) -> JSONResponse:
     response = problem(http_status(error), error.title, str(error))
     if isinstance(error, NotSignedIn):
         response.headers["WWW-Authenticate"] = 'Bearer realm="koshqon"'
+    if response.status_code == 503:
+        response.headers["Retry-After"] = "5"
     return response
 
 

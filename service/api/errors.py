@@ -3,6 +3,7 @@ HTTP: ingest/errors.py)."""
 
 from __future__ import annotations
 
+from index.store import Switching
 from ingest.errors import (
     DocumentNotFound,
     DuplicateContent,
@@ -21,6 +22,7 @@ from ingest.errors import (
 from ..jobs import JobNotFound
 
 HTTP_STATUS = {  # the most specific class of an error decides
+    Switching: 503,
     JobNotFound: 404,
     KeyNotFound: 404,
     NotSignedIn: 401,

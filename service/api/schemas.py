@@ -215,11 +215,16 @@ class JobStatus(Model):
 
 
 class Health(Model):
-    status: Literal["ok", "out of step"] = Field(
-        description="out of step: an index does not hold exactly the catalog's passages"
+    status: Literal["ok", "out of step", "switching"] = Field(
+        description="out of step: an index does not hold exactly the catalog's passages; "
+        "switching: the collection moved to a new generation (koshqon reindex) and this "
+        "server is loading it, answering from the previous one meanwhile"
     )
-    model_id: str
+    model_id: str = Field(description="The model of the passages searched.")
     dimension: int
+    generation: int = Field(
+        description="The generation of passages searched: each `koshqon reindex` makes one."
+    )
     documents: int
     chunks: int = Field(description="Passages in the catalog.")
     dense_passages: int = Field(description="Passages in the dense (FAISS) indexes.")
