@@ -361,10 +361,10 @@ def test_originals_without_a_document_are_collected_when_old_enough(tmp_path):
 
 
 def test_a_catalog_of_the_previous_release_keeps_everything_and_its_numbers(tmp_path):
-    """tests/data/catalog-schema-2.sqlite was written by the release before generations
+    """tests/fixtures/catalog-schema-2.sqlite was written by the release before generations
     (two language versions of a law, linked; document 3 added then deleted; an admin key;
     11 passages and 12 changes numbered). Opening it migrates it in place."""
-    shutil.copy(Path(__file__).parent / "data" / "catalog-schema-2.sqlite", tmp_path / CATALOG)
+    shutil.copy(Path(__file__).parent / "fixtures" / "catalog-schema-2.sqlite", tmp_path / CATALOG)
     store = Store(tmp_path, HashingEmbedder())
     assert [d.filename for d in store.catalog.documents()] == ["law.ru.txt", "law.kk.txt"]
     assert store.catalog.access_keys()[0][:2] == ("aigerim", "admin")
