@@ -22,8 +22,9 @@ from pathlib import Path
 
 from ingest.errors import InvalidParameter
 
+from .blobs import FolderBlobs, open_blobs
 from .originals import Originals
-from .store import CATALOG_FILE, INDEX_DIR, ORIGINALS_DIR, file_lock
+from .store import CATALOG_FILE, INDEX_DIR, file_lock
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ def backup(data_dir: Path, destination: Path) -> Copied:
     if (index / "CURRENT").is_file():
         with file_lock(index / "LOCK", fcntl.LOCK_SH):  # no snapshot is saved meanwhile
             _copy_index(index, partial / INDEX_DIR)
-    source, target = Originals(data_dir / ORIGINALS_DIR), Originals(partial / ORIGINALS_DIR)
+    source, target = Originals(FolderBlobs(data_dir)), Originals(FolderBlobs(partial))
     for sha256 in _documents(catalog):  # one removed meanwhile is not needed: skipped
         if source.path(sha256).exists():
             _link_or_copy(source.path(sha256), _folder_for(target.path(sha256)))
@@ -131,19 +132,36 @@ def to_postgres(data_dir: Path, url: str, shared_dir: Path | None = None) -> Cop
                 db.execute("DELETE FROM meta")
                 for table, numbered in MOVED.items():
                     _move_table(lite, db, table, numbered)
+                # where the shared catalog keeps its files is decided below, not copied
+                db.execute("DELETE FROM meta WHERE key IN ('files', 'shared_folder')")
             with target.database.reading() as db:
                 db.execute("ANALYZE")  # the planner's statistics, for the first replica's reads
             sha256s = [row[0] for row in lite.execute("SELECT sha256 FROM documents")]
         finally:
             lite.close()
+        copied = _copy_originals(
+            sha256s, data_dir, Originals(open_blobs(target, data_dir, shared_dir))
+        )
     finally:
         target.close()
-    source = Originals(data_dir / ORIGINALS_DIR)
-    shared = Originals((shared_dir or data_dir) / ORIGINALS_DIR)
+    return Copied(len(sha256s), copied)
+
+
+def _copy_originals(sha256s: list[str], data_dir: Path, shared: Originals) -> int:
+    """The originals of an embedded collection copied where a shared one keeps them (a
+    shared folder: hard-linked if it is on the same disk; or PostgreSQL); their bytes."""
+    source, size = Originals(FolderBlobs(data_dir)), 0
     for sha256 in sha256s:
-        if shared.path(sha256) != source.path(sha256) and not shared.path(sha256).exists():
-            _link_or_copy(source.path(sha256), _folder_for(shared.path(sha256)))
-    return Copied(len(sha256s), _size(shared.folder))
+        path = source.path(sha256)
+        size += path.stat().st_size
+        if shared.path(sha256) == path or shared.exists(sha256):
+            continue
+        if shared.path(sha256) is not None:
+            _link_or_copy(path, _folder_for(shared.path(sha256)))
+        else:
+            with path.open("rb") as original:
+                shared.blobs.put(shared.key(sha256), original)
+    return size
 
 
 def _move_table(lite: sqlite3.Connection, db, table: str, numbered: str | None) -> None:

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import time
 from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 from typing import BinaryIO
 
@@ -39,6 +41,8 @@ class FilesUnreachable(KoshqonError):
 
 class Blobs:
     """Files by key ("originals/ab/ab12…", "queue/JOB/0/upload"), written once."""
+
+    location: str  # where they are, in words
 
     def put(self, key: str, source: BinaryIO) -> int:
         """Store what ``source`` holds under ``key`` durably; its size."""
@@ -76,6 +80,7 @@ class FolderBlobs(Blobs):
         """Files under ``root``; with ``catalog``, a folder shared by every process of that
         catalog, checked now and by ``reachable``."""
         self.root, self.catalog, self.token = root, catalog, None
+        self.location = str(root)
         if catalog is not None:
             self.token = _agreed_token(root, catalog)
 
@@ -84,15 +89,20 @@ class FolderBlobs(Blobs):
 
     def put(self, key: str, source: BinaryIO) -> int:
         path = self._file(key)
+        new = [f for f in (path.parent, *path.parent.parents) if not f.exists()]
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with temporary.open("wb") as copy:
-            while piece := source.read(PIECE):
-                copy.write(piece)
-            copy.flush()
-            os.fsync(copy.fileno())
-        os.replace(temporary, path)
-        _sync_folder(path.parent)
+        try:
+            with temporary.open("wb") as copy:
+                while piece := source.read(PIECE):
+                    copy.write(piece)
+                copy.flush()
+                os.fsync(copy.fileno())
+            os.replace(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
+        for folder in (path.parent, *(f.parent for f in new)):  # its name, on disk too
+            _sync_folder(folder)
         return path.stat().st_size
 
     def pieces(self, key: str) -> Iterator[bytes]:
@@ -112,11 +122,11 @@ class FolderBlobs(Blobs):
     def delete(self, key: str) -> None:
         path = self._file(key)
         if path.is_dir():
-            for file in sorted(path.rglob("*"), reverse=True):
-                file.rmdir() if file.is_dir() else file.unlink(missing_ok=True)
-            path.rmdir()
+            shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
+        with suppress(OSError):  # a folder left empty ("queue/JOB/0" of a done file)
+            path.parent.rmdir()
 
     def listed(self, prefix: str) -> Iterator[tuple[str, float]]:
         folder = self._file(prefix)
@@ -175,6 +185,7 @@ class DatabaseBlobs(Blobs):
 
     def __init__(self, catalog: Catalog):
         self.catalog = catalog
+        self.location = f"PostgreSQL ({catalog.database.location})"
 
     def put(self, key: str, source: BinaryIO) -> int:
         size, part = 0, 0
@@ -208,11 +219,14 @@ class DatabaseBlobs(Blobs):
 
     def delete(self, key: str) -> None:
         with self.catalog.transaction(serialised=False) as db:
-            db.execute("DELETE FROM blobs WHERE key = ? OR key LIKE ?", (key, f"{_escaped(key)}/%"))
+            db.execute(
+                "DELETE FROM blobs WHERE key = ? OR key LIKE ? ESCAPE '\\'",
+                (key, f"{_escaped(key)}/%"),
+            )
 
     def listed(self, prefix: str) -> Iterator[tuple[str, float]]:
         rows = self.catalog.query(
-            "SELECT key, written_at FROM blobs WHERE part = 0 AND key LIKE ?",
+            "SELECT key, written_at FROM blobs WHERE part = 0 AND key LIKE ? ESCAPE '\\'",
             (f"{_escaped(prefix)}/%",),
         )
         now = time.time()

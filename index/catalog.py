@@ -83,7 +83,7 @@ def _content(doc: PreparedDocument) -> tuple:
     )
 
 
-def _marks(values) -> str:
+def placeholders(values) -> str:
     """The parameters of ``IN (…)`` for these values (NULL, which matches nothing, for none:
     PostgreSQL refuses an empty list)."""
     return ",".join("?" * len(values)) or "NULL"
@@ -366,7 +366,7 @@ class Catalog:
     ) -> None:
         """Replace every link from or to the passages of these documents of ``generation``
         (the active one) with ``links`` (passage id, its counterpart's id)."""
-        marks = _marks(document_ids)
+        marks = placeholders(document_ids)
         chunks = (
             f"SELECT id FROM chunks WHERE document_id IN ({marks}) "
             f"AND generation = {_generation(generation)}"
@@ -508,7 +508,7 @@ class Catalog:
                         (number, batch),
                     ).fetchall()
                 ]
-                db.execute(f"DELETE FROM chunks WHERE id IN ({_marks(ids)})", ids)
+                db.execute(f"DELETE FROM chunks WHERE id IN ({placeholders(ids)})", ids)
                 db.execute("DELETE FROM rebuilt WHERE generation = ?", (number,))
             deleted += len(ids)
             if len(ids) < batch:
@@ -592,7 +592,7 @@ class Catalog:
 
     def documents_by_id(self, ids: list[int]) -> dict[int, DocumentRecord]:
         """The documents of these ids, in one query (a search's hits)."""
-        marks = _marks(ids)
+        marks = placeholders(ids)
         rows = self.query(
             f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id IN ({marks})", tuple(ids)
         )
@@ -643,7 +643,7 @@ class Catalog:
 
     def vectors_of(self, ids: list[int]) -> np.ndarray:
         """The stored vectors of these passages, in this order."""
-        marks = _marks(ids)
+        marks = placeholders(ids)
         rows = self.query(f"SELECT id, vector FROM chunks WHERE id IN ({marks})", tuple(ids))
         found = {r[0]: np.frombuffer(r[1], dtype=np.float32) for r in rows}
         return np.stack([found[i] for i in ids])
@@ -673,7 +673,7 @@ class Catalog:
 
     def versions_of(self, chunk_ids: list[int]) -> dict[int, list[int]]:
         """Each passage's stored counterparts in its document's other language versions."""
-        marks = _marks(chunk_ids)
+        marks = placeholders(chunk_ids)
         rows = self.query(
             f"SELECT chunk_id, version_id FROM versions WHERE chunk_id IN ({marks}) "
             "ORDER BY chunk_id, version_id",
@@ -686,17 +686,17 @@ class Catalog:
 
     def languages_of(self, ids: list[int], db=None) -> dict[int, str]:
         """Chunk id → its language."""
-        rows = self.query(f"SELECT id, lang FROM chunks WHERE id IN ({_marks(ids)})", ids, db)
+        rows = self.query(f"SELECT id, lang FROM chunks WHERE id IN ({placeholders(ids)})", ids, db)
         return {r[0]: r[1] for r in rows}
 
     def documents_of_chunks(self, ids: list[int]) -> dict[int, int]:
         """Chunk id → document id."""
-        marks = _marks(ids)
+        marks = placeholders(ids)
         rows = self.query(f"SELECT id, document_id FROM chunks WHERE id IN ({marks})", tuple(ids))
         return {r[0]: r[1] for r in rows}
 
     def chunks_by_id(self, ids: list[int]) -> dict[int, ChunkRecord]:
-        marks = _marks(ids)
+        marks = placeholders(ids)
         rows = (
             self.query(f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE id IN ({marks})", tuple(ids))
             if ids
@@ -722,7 +722,7 @@ class Catalog:
             ("d.doc_type", doc_types),
         ):
             if values:
-                clauses.append(f"{column} IN ({_marks(values)})")
+                clauses.append(f"{column} IN ({placeholders(values)})")
                 params.extend(values)
         where = f"WHERE {' AND '.join(clauses)}"
         rows = self.query(
@@ -750,7 +750,7 @@ class Catalog:
             part = ids[start : start + batch]
             rows = self.query(
                 "SELECT id, lang, vector, terms FROM chunks WHERE id IN "
-                f"({_marks(part)}) ORDER BY id",
+                f"({placeholders(part)}) ORDER BY id",
                 tuple(part),
             )
             if rows:

@@ -295,7 +295,17 @@ def _rebuilt(db, dialect: Dialect, table: str, create: str, *added: str) -> None
         )
 
 
-MIGRATIONS = [baseline, shared_catalog, generations]
+def files_in_the_catalog(db, dialect: Dialect) -> None:
+    """Originals and queued uploads may live in the catalog, a piece per row, where every
+    replica and worker reaches them (index/blobs.py)."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS blobs (key TEXT NOT NULL, part INTEGER NOT NULL, "
+        f"data {dialect.blob} NOT NULL, written_at {dialect.real} NOT NULL, "
+        "PRIMARY KEY (key, part))"
+    )
+
+
+MIGRATIONS = [baseline, shared_catalog, generations, files_in_the_catalog]
 
 
 def migrate(database: Database) -> int:

@@ -1,43 +1,48 @@
 """The ingestion queue, kept in the catalog so that nothing a restart or a crash interrupts
-is lost: a job is a batch of uploaded files, each waiting in SHARED_DIR/queue/<job>/<n>/
-until a runner has added it (or found why not), and its report stays until it expires.
+is lost: a job is a batch of uploaded files, each waiting where the collection keeps its
+files (index/blobs.py: queue/<job>/<n>/upload) until a runner has added it (or found why
+not), and its report stays until it expires.
 
 A runner claims a file by marking its row "running" under its own name, with a lease it
 renews while it works. On PostgreSQL any number of runners (``koshqon worker`` on any
 machine) claim at once: each takes the oldest queued row no other transaction holds
 (``FOR UPDATE SKIP LOCKED``), so two never wait for or take the same file. A file whose
-lease ran out was left by a runner that died: it is queued again, up to ``MAX_ATTEMPTS``
-times (a file that kills its runner each time is then failed, not retried forever). With
-the embedded SQLite catalog one runner works on a data folder at a time (it holds
-``RUNNER_LOCK``), so every file it finds "running" when it starts is such a file.
+lease ran out was left by a runner that died: it is queued again, however often that
+happens, since a runner dying says nothing of the file (a file that crashes its reader
+fails in the reader's own process, ingest/contained.py). With the embedded SQLite
+catalog one runner works on a data folder at a time (it holds ``RUNNER_LOCK``), so every
+file it finds "running" when it starts is such a file.
 
 Each file's document is committed before its row says so; a runner killed in between adds
 the file again on its next try, which finds it already in the collection. A runner whose
 lease ran out while it worked (a pause longer than the lease) finds its row taken over,
-records nothing, and leaves the upload to the new claimant."""
+records nothing, and leaves the upload to the new claimant. A failed file's upload is
+kept until the job's report expires, so that a librarian can retry it (``retry``)."""
 
 from __future__ import annotations
 
 import fcntl
 import json
-import os
-import shutil
-import time
+import logging
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
-from .catalog import Catalog
+from ingest.errors import KoshqonError
+
+from .blobs import Blobs
+from .catalog import Catalog, placeholders
 
 QUEUE_DIR = "queue"
 UPLOAD_NAME = "upload"
 RUNNER_LOCK = "RUNNER.lock"
-MAX_ATTEMPTS = 3
 DONE = ("added", "skipped", "failed")
+KEPT = ("queued", "running", "failed")  # files whose upload is kept
+log = logging.getLogger("koshqon.jobs")
 FILE_COLUMNS = "j.id AS job_id, f.ordinal, f.filename, f.metadata, f.state, f.reason, "
 FILE_COLUMNS += "f.document_id, f.attempts, f.bytes, f.seconds, f.progress, f.worker"
 
@@ -92,6 +97,29 @@ class JobReport:
         return round(queued / pace + left, 1)
 
 
+@dataclass(frozen=True)
+class JobSummary:
+    """A job in the list of jobs: its files counted."""
+
+    id: str
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    total: int
+    done: int
+    failed: int
+
+    @property
+    def state(self) -> str:
+        if self.finished_at:
+            return "finished"
+        return "running" if self.started_at else "queued"
+
+
+class NothingToRetry(KoshqonError):
+    title = "Nothing to retry"
+
+
 def _file(row) -> QueuedFile:
     values = dict(row)
     values["metadata"] = json.loads(values["metadata"])
@@ -103,47 +131,33 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _sync_folder(folder: Path) -> None:
-    """A new entry of ``folder`` on disk too (a power cut keeps what a commit names)."""
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-def _durable(path: Path, upload: BinaryIO) -> None:
-    """The upload written and flushed to disk before the queue row that names it commits."""
-    with path.open("wb") as copy:
-        shutil.copyfileobj(upload, copy)
-        copy.flush()
-        os.fsync(copy.fileno())
-
-
 class JobQueue:
-    def __init__(self, catalog: Catalog, folder: Path):
-        self.catalog, self.folder = catalog, folder
+    def __init__(self, catalog: Catalog, blobs: Blobs):
+        self.catalog, self.blobs = catalog, blobs
         self._clock = catalog.dialect.epoch  # leases by the database's clock, not a machine's
 
-    def path(self, file: QueuedFile) -> Path:
+    @staticmethod
+    def key(job_id: str, ordinal: int) -> str:
         """Where a queued file waits (under a name of its own: the upload's may be anything
         a file system refuses; the row keeps it)."""
-        return self.folder / file.job_id / str(file.ordinal) / UPLOAD_NAME
+        return f"{QUEUE_DIR}/{job_id}/{ordinal}/{UPLOAD_NAME}"
+
+    def upload(self, file: QueuedFile) -> bytes | None:
+        """A queued file's content (None if it is missing)."""
+        try:
+            return self.blobs.read(self.key(file.job_id, file.ordinal))
+        except FileNotFoundError:
+            return None
 
     def submit(self, uploads: list[tuple[str, BinaryIO, dict]]) -> str:
-        """Store the uploads (name, content, metadata) and queue them as one job; all of it
-        or nothing (a full disk leaves no folder behind)."""
+        """Store the uploads (name, content, metadata) durably and queue them as one job;
+        all of it or nothing (a full disk leaves no file behind)."""
         job_id = uuid.uuid4().hex
         try:
-            sizes = []
-            for ordinal, (_, upload, _) in enumerate(uploads):
-                path = self.folder / job_id / str(ordinal) / UPLOAD_NAME
-                path.parent.mkdir(parents=True)
-                _durable(path, upload)
-                _sync_folder(path.parent)
-                sizes.append(path.stat().st_size)
-            _sync_folder(self.folder / job_id)
-            _sync_folder(self.folder)
+            sizes = [
+                self.blobs.put(self.key(job_id, ordinal), upload)
+                for ordinal, (_, upload, _) in enumerate(uploads)
+            ]
             with self.catalog.transaction(serialised=False) as db:
                 seq = db.execute(
                     "INSERT INTO jobs (id, created_at) VALUES (?, ?) RETURNING seq",
@@ -160,13 +174,18 @@ class JobQueue:
                     ],
                 )
         except BaseException:
-            shutil.rmtree(self.folder / job_id, ignore_errors=True)
+            self.blobs.delete(f"{QUEUE_DIR}/{job_id}")
             raise
         return job_id
 
     def claim(self, runner: str, lease_s: float) -> QueuedFile | None:
         """The next queued file of the oldest job, marked running under ``runner``'s name
-        for ``lease_s`` seconds (renewed by ``renew``)."""
+        for ``lease_s`` seconds (renewed by ``renew``). None when there is none, or when
+        this process does not reach the stored uploads now (it claims nothing it cannot
+        read)."""
+        if unreachable := self.blobs.reachable():
+            log.error("%s: this runner claims no file until it is back", unreachable)
+            return None
         with self.catalog.transaction(serialised=False) as db:
             row = db.execute(
                 "SELECT job_seq, ordinal FROM job_files WHERE state = 'queued' "
@@ -209,7 +228,8 @@ class JobQueue:
         seconds: float,
     ) -> bool:
         """Record a file's outcome (state, reason, document id) and how long it took; the job
-        is finished with its last file. Then let go of the stored upload. False (and nothing
+        is finished with its last file. Then let go of the stored upload, unless the file
+        failed (it waits for a retry until the report expires). False (and nothing
         recorded) when ``runner`` no longer holds the file."""
         with self.catalog.transaction(serialised=False) as db:
             recorded = self._held(
@@ -222,10 +242,8 @@ class JobQueue:
             )
             if recorded:
                 self._close_if_done(db, self._seq(db, file.job_id))
-        if recorded:
-            shutil.rmtree(self.path(file).parent, ignore_errors=True)
-            with suppress(OSError):  # not empty: other files of the job wait
-                self.path(file).parent.parent.rmdir()
+        if recorded and outcome[0] != "failed":
+            self.blobs.delete(f"{QUEUE_DIR}/{file.job_id}/{file.ordinal}")
         return recorded
 
     def note(self, file: QueuedFile, runner: str, progress: dict) -> None:
@@ -251,36 +269,70 @@ class JobQueue:
             self._held(db, file, runner, sql, ())
 
     def recover(self, every_running: bool = False) -> None:
-        """Files left running by a runner that died are queued again or, after
-        MAX_ATTEMPTS, failed: those whose lease ran out, or (``every_running``: this is the
-        data folder's only runner) all of them."""
+        """Queue again the files left running by a runner that died: those whose lease ran
+        out, or (``every_running``: this is the data folder's only runner) all of them.
+        However often: a runner's death is not the file's fault."""
         left = "state = 'running'"
         if not every_running:
             left += f" AND (lease_until IS NULL OR lease_until < {self._clock})"
         with self.catalog.transaction(serialised=False) as db:
-            failed = db.execute(
-                "UPDATE job_files SET state = 'failed', reason = ?, progress = NULL, "
-                f"worker = NULL, lease_until = NULL WHERE {left} AND attempts >= ?",
-                (
-                    f"the service stopped while adding it, {MAX_ATTEMPTS} times; "
-                    "the file may crash the reader",
-                    MAX_ATTEMPTS,
-                ),
-            )
             db.execute(
                 "UPDATE job_files SET state = 'queued', progress = NULL, worker = NULL, "
                 f"lease_until = NULL WHERE {left}"
             )
-            if failed.rowcount:  # a job's last file may have been one of them
-                unfinished = db.execute("SELECT seq FROM jobs WHERE finished_at IS NULL")
-                for (seq,) in unfinished.fetchall():
-                    self._close_if_done(db, seq)
+
+    def retry(self, job_id: str) -> tuple[int, list[str]]:
+        """Queue a job's failed files again: how many, and the names of those that cannot
+        be (their upload is gone)."""
+        with self.catalog.transaction(serialised=False) as db:
+            seq = self._seq(db, job_id)
+            failed = db.execute(
+                "SELECT ordinal, filename FROM job_files WHERE job_seq = ? AND state = 'failed'",
+                (seq,),
+            ).fetchall()
+            if not failed:
+                raise NothingToRetry(f"no file of job {job_id} failed")
+            kept = [o for o, _ in failed if self.blobs.exists(self.key(job_id, o))]
+            db.execute(
+                "UPDATE job_files SET state = 'queued', reason = NULL, document_id = NULL, "
+                "progress = NULL, seconds = NULL, worker = NULL, lease_until = NULL "
+                f"WHERE job_seq = ? AND ordinal IN ({placeholders(kept)})",
+                (seq, *kept),
+            )
+            if kept:
+                db.execute("UPDATE jobs SET finished_at = NULL WHERE seq = ?", (seq,))
+        gone = [name for ordinal, name in failed if ordinal not in kept]
+        if not kept:
+            raise NothingToRetry(
+                f"the failed files of job {job_id} can no longer be retried (their uploads "
+                f"were not kept): {', '.join(gone)}; upload them again"
+            )
+        return len(kept), gone
+
+    def jobs(self, limit: int = 50) -> list[JobSummary]:
+        """The latest jobs first, each with its files counted."""
+        rows = self.catalog.query(
+            "SELECT j.id, j.created_at, j.started_at, j.finished_at, COUNT(*), "
+            "SUM(CASE WHEN f.state IN ('added', 'skipped', 'failed') THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN f.state = 'failed' THEN 1 ELSE 0 END) "
+            "FROM jobs j JOIN job_files f ON f.job_seq = j.seq "
+            "GROUP BY j.seq, j.id, j.created_at, j.started_at, j.finished_at "
+            "ORDER BY j.seq DESC LIMIT ?",
+            (limit,),
+        )
+        return [JobSummary(*row) for row in rows]
 
     def expire(self, days: float) -> int:
-        """Forget the reports of jobs finished more than ``days`` ago."""
+        """Forget the reports of jobs finished more than ``days`` ago, and the uploads of
+        their failed files."""
         cutoff = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="seconds")
         with self.catalog.transaction(serialised=False) as db:
-            return db.execute("DELETE FROM jobs WHERE finished_at < ?", (cutoff,)).rowcount
+            expired = db.execute(
+                "DELETE FROM jobs WHERE finished_at < ? RETURNING id", (cutoff,)
+            ).fetchall()
+        for (job_id,) in expired:
+            self.blobs.delete(f"{QUEUE_DIR}/{job_id}")
+        return len(expired)
 
     def report(self, job_id: str) -> JobReport | None:
         jobs = self.catalog.query(
@@ -310,41 +362,52 @@ class JobQueue:
         )
 
     def collect(self, older_than_s: float = 3600) -> None:
-        """Delete stored uploads that no queued file names: a job whose row never committed
-        (after ``older_than_s``: a submit may be under way), or a file already done."""
-        if not self.folder.is_dir():
-            return
+        """Delete stored uploads that no file waiting or failed names: a job whose row
+        never committed (after ``older_than_s``: a submit may be under way), a file done,
+        or a job whose report expired."""
         known = {row["id"] for row in self.catalog.query("SELECT id FROM jobs")}
-        waiting = {  # read after ``known``: a job committed in between keeps its files
+        kept = {  # read after ``known``: a job committed in between keeps its files
             (row["job_id"], str(row["ordinal"]))
             for row in self.catalog.query(
                 "SELECT j.id AS job_id, f.ordinal FROM job_files f JOIN jobs j "
-                "ON j.seq = f.job_seq WHERE f.state IN ('queued', 'running')"
+                f"ON j.seq = f.job_seq WHERE f.state IN ({placeholders(KEPT)})",
+                KEPT,
             )
         }
-        cutoff = time.time() - older_than_s
-        for job in self.folder.iterdir():
-            if not job.is_dir():
-                continue
-            if job.name not in known:
-                if job.stat().st_mtime < cutoff:
-                    shutil.rmtree(job, ignore_errors=True)
-                continue
-            for file in job.iterdir():
-                if (job.name, file.name) not in waiting:
-                    shutil.rmtree(file, ignore_errors=True)
-            if not any(job.iterdir()):
-                job.rmdir()
+        for key, age in list(self.blobs.listed(QUEUE_DIR)):
+            job_id, ordinal = key.split("/")[1:3]
+            if job_id not in known:
+                if age > older_than_s:
+                    self.blobs.delete(f"{QUEUE_DIR}/{job_id}")
+            elif (job_id, ordinal) not in kept:
+                self.blobs.delete(f"{QUEUE_DIR}/{job_id}/{ordinal}")
 
 
 @contextmanager
-def runner_lock(folder: Path) -> Iterator[bool]:
-    """Whether this process is the data folder's runner (held until the block ends)."""
+def runner_lock(folder: Path, who: str) -> Iterator[bool]:
+    """Whether this process is the data folder's runner (held until the block ends); the
+    runner is known as ``who`` meanwhile (``runner_of``)."""
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / RUNNER_LOCK, "a") as handle:
+    with open(folder / RUNNER_LOCK, "a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             yield False
             return
+        handle.truncate(0)
+        handle.write(who)
+        handle.flush()
         yield True
+
+
+def runner_of(folder: Path) -> str | None:
+    """Who runs the data folder's queue now, if a process does."""
+    try:
+        with open(folder / RUNNER_LOCK) as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return handle.read().strip() or "another process"
+            return None
+    except FileNotFoundError:
+        return None

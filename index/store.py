@@ -37,6 +37,7 @@ from ingest.models import PreparedDocument, Progress
 
 from . import indexes as snapshots
 from .analysis import ANALYZER_VERSION, analyze
+from .blobs import open_blobs
 from .catalog import Catalog, DocumentRecord, Generation
 from .database import INTEGRITY_ERRORS, UNREACHABLE, open_database
 from .embedder import Embedder
@@ -47,7 +48,6 @@ from .parallel import relink
 CATALOG_FILE = "catalog.sqlite"
 VERSIONS_STORED = "1"  # how passage links of language versions are computed (index/parallel.py)
 INDEX_DIR = "index"
-ORIGINALS_DIR = "originals"
 ENCODE_BATCH = 64  # passages encoded between two progress reports
 FOLLOW_EVERY_S = 0.5  # how often a server looks for other processes' changes
 PASSAGES = (256, 32)  # tokens per passage and overlap, where a generation records none
@@ -151,9 +151,10 @@ class Store:
         passages: tuple[int, int] = PASSAGES,
     ):
         """The catalog in ``data_dir`` (SQLite) or at ``database_url`` (PostgreSQL), with
-        the originals in ``shared_dir`` (by default ``data_dir``), which every machine
-        sharing the catalog must reach. The indexes are this machine's own;
-        ``searching=False`` (a worker writing to a shared catalog) keeps none.
+        the files (originals, queued uploads) in ``shared_dir``, a folder every machine
+        sharing the catalog mounts, or else in ``data_dir`` (SQLite) or PostgreSQL
+        (index/blobs.py). The indexes are this machine's own; ``searching=False`` (a
+        worker writing to a shared catalog) keeps none.
 
         ``embedder`` is the model for a new collection; an existing one is searched with
         the model its passages were made with, loaded by ``models`` when it is another
@@ -162,7 +163,8 @@ class Store:
         self.data_dir = data_dir
         self.searching = searching
         self.catalog = open_catalog(data_dir, database_url)
-        self.originals = Originals((shared_dir or data_dir) / ORIGINALS_DIR)
+        self.blobs = open_blobs(self.catalog, data_dir, shared_dir)
+        self.originals = Originals(self.blobs)
         self.index_dir = data_dir / INDEX_DIR
         self.holder = f"{socket.gethostname()}:{self.index_dir.resolve()}"
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"

@@ -58,3 +58,13 @@ class KeyNotFound(KoshqonError):
 
 class TooDemanding(KoshqonError):
     title = "File too demanding to read"
+
+
+class TooManyAttempts(KoshqonError):
+    """Too many failed keys from one address; ``retry_after`` seconds to wait."""
+
+    title = "Too many failed attempts"
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import textwrap
+import tomllib
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,15 +23,36 @@ import click
 from ingest.errors import KoshqonError
 from ingest.models import DOC_TYPES, Metadata
 
-from .config import SERVER_FILE, Settings
+from .config import SERVER_FILE, Settings, config_file
+
+
+def data_dir_of(ctx: click.Context, param, given: Path | None) -> Path:
+    """The collection's folder: --data-dir, else KOSHQON_DATA_DIR, else data_dir in the
+    koshqon.toml that applies here (service/config.py), else ./data. Where it came from is
+    kept for messages (``source``)."""
+    found = config_file()
+    if given is not None:
+        ctx.meta["source"] = "--data-dir"
+    elif "KOSHQON_DATA_DIR" in os.environ:
+        ctx.meta["source"] = "KOSHQON_DATA_DIR"
+    elif found and "data_dir" in tomllib.loads(found.read_text(encoding="utf-8")):
+        ctx.meta["source"] = f"data_dir in {found}"
+    else:
+        ctx.meta["source"] = "the default, ./data: no --data-dir, KOSHQON_DATA_DIR or koshqon.toml"
+    return (given or Settings().data_dir).absolute()
+
+
+def source() -> str:
+    """Where the command's data folder came from."""
+    return click.get_current_context().meta.get("source", "--data-dir")
+
 
 data_dir_option = click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    envvar="KOSHQON_DATA_DIR",
-    default="data",
-    show_default=True,
-    help="Catalog and index folder (env KOSHQON_DATA_DIR).",
+    callback=data_dir_of,
+    help="The collection's folder; else KOSHQON_DATA_DIR, else data_dir in the nearest "
+    "koshqon.toml (here or above, else ~/.config/koshqon/), else ./data.",
 )
 
 
@@ -40,22 +62,66 @@ STAGES = {"reading": "OCR page", "encoding": "passage"}  # what a file's progres
 
 @contextmanager
 def explained() -> Iterator[None]:
-    """A KoshqonError becomes the command's message (and exit status 1), not a traceback."""
+    """An error a person can act on becomes the command's message (and exit status 1),
+    never a traceback: a KoshqonError, a catalog database that does not answer, or
+    settings that do not validate."""
+    from pydantic import ValidationError
+
+    from index.database import UNREACHABLE
+
+    from .api.errors import in_words
+
     try:
         yield
     except KoshqonError as error:
         raise click.ClickException(str(error)) from error
+    except UNREACHABLE as error:
+        raise click.ClickException(f"the catalog's database does not answer: {error}") from error
+    except ValidationError as error:
+        where = config_file() or "KOSHQON_* environment variables"
+        raise click.ClickException(f"settings ({where}): {in_words(error.errors())}") from error
 
 
-def open_koshqon(data_dir: Path, model: bool = True, searching: bool = True):
-    """The collection; ``model=False`` for commands that encode nothing (fast)."""
+def exists(data_dir: Path) -> bool:
+    """Whether there is a collection to open: the data folder's catalog, or a shared one."""
+    from index.store import CATALOG_FILE
+
+    return bool(Settings().database_url) or (data_dir / CATALOG_FILE).is_file()
+
+
+def collection(data_dir: Path, create: bool) -> None:
+    """Commands that only read refuse a folder with no collection (rather than make an
+    empty one); those that add to it say so when they make one."""
+    if exists(data_dir):
+        return
+    if not create:
+        raise click.ClickException(
+            f"there is no collection in {data_dir} ({source()}). Point to yours with "
+            "--data-dir, KOSHQON_DATA_DIR or data_dir in a koshqon.toml, or make one here "
+            "with `koshqon ingest FILES`."
+        )
+    click.echo(f"Making a new collection in {data_dir} ({source()}).", err=True)
+
+
+def open_koshqon(data_dir: Path, model: bool = True, searching: bool = True, create: bool = False):
+    """The collection; ``model=False`` for commands that encode nothing (fast);
+    ``create`` for commands that may make it."""
     from .core import Koshqon
 
+    collection(data_dir, create)
     with explained():
         return Koshqon(Settings(data_dir=data_dir), model, searching)
 
 
-@click.group()
+class Commands(click.Group):
+    """Every command's errors in words (``explained``), never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        with explained():
+            return super().invoke(ctx)
+
+
+@click.group(cls=Commands)
 @click.version_option(package_name="koshqon")
 def cli() -> None:
     """Koshqon: search Kazakh, Russian and English documents, every passage cited."""
@@ -107,8 +173,8 @@ def ingest(
     from tqdm import tqdm
 
     metadata = Metadata(title, author, year, doc_type, source_url, language, work)
-    koshqon = open_koshqon(data_dir)
     files = files_of(paths)
+    koshqon = open_koshqon(data_dir, create=True)
     outcomes, counts = [], Counter()
     with tqdm(total=len(files), unit="file", desc="Ingesting", file=sys.stderr) as progress:
 
@@ -187,7 +253,7 @@ def import_(bundle, data_dir) -> None:
     Committed part by part (about 5,000 passages each); documents already in the
     collection are skipped, so an interrupted import can be started again. A running
     server finds the new documents at its next search."""
-    koshqon = open_koshqon(data_dir)
+    koshqon = open_koshqon(data_dir, create=True)
     added = skipped = 0
     try:
         for results in koshqon.import_(bundle):
@@ -388,10 +454,15 @@ def serve(host, port, allow_anonymous_writes, data_dir) -> None:
     from .api.app import create_app
     from .api.protocol import Utf8RequestLines
 
+    if running := server_on(data_dir):
+        raise click.ClickException(
+            f"{running} already serves {data_dir}; stop it first, or serve another collection "
+            "(--data-dir)"
+        )
     if (
         host not in LOOPBACK
         and not allow_anonymous_writes
-        and not catalog_of(data_dir).access_keys()
+        and not catalog_of(data_dir, create=True).access_keys()
     ):
         raise click.ClickException(
             f"{host} is reachable from other machines, and this collection has no access "
@@ -409,6 +480,8 @@ def serve(host, port, allow_anonymous_writes, data_dir) -> None:
             "addresses readers use (others get 400).",
             err=True,
         )
+    collection(data_dir, create=True)
+    serving = serving_lock(data_dir)  # held while this process runs: see server_on
     access = logging.getLogger("koshqon.access")  # JSON lines on stderr (api/logs.py)
     access.addHandler(logging.StreamHandler())
     access.setLevel(logging.INFO)
@@ -416,17 +489,51 @@ def serve(host, port, allow_anonymous_writes, data_dir) -> None:
     address = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{f'[{address}]' if ':' in address else address}:{port}"
     # SIGTERM: requests get 3 s, the job runner 3 s more (service/jobs.py)
-    uvicorn.run(
-        create_app(settings, url),
-        host=host,
-        port=port,
-        http=Utf8RequestLines,
-        access_log=False,
-        timeout_graceful_shutdown=3,
-    )
+    with serving:
+        uvicorn.run(
+            create_app(settings, url),
+            host=host,
+            port=port,
+            http=Utf8RequestLines,
+            access_log=False,
+            timeout_graceful_shutdown=3,
+        )
 
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+SERVE_LOCK = "SERVE.lock"  # held by `koshqon serve` on its data folder
+
+
+def serving_lock(data_dir: Path):
+    """This process as the data folder's server (an open file it holds a lock on)."""
+    import fcntl
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(data_dir / SERVE_LOCK, "a")  # noqa: SIM115 (held until the server stops)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise click.ClickException(f"another `koshqon serve` started on {data_dir}") from None
+    return handle
+
+
+def server_on(data_dir: Path) -> str | None:
+    """The server running on ``data_dir``, in words, if one is."""
+    import fcntl
+
+    try:
+        with open(data_dir / SERVE_LOCK) as handle:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return None
+    except FileNotFoundError:
+        return None
+    except BlockingIOError:
+        try:
+            running = json.loads((data_dir / SERVER_FILE).read_text())
+            return f"the server at {running['url']} (process {running['pid']})"
+        except (OSError, ValueError, KeyError, TypeError):
+            return "a `koshqon serve` process"
 
 
 @cli.command()
@@ -434,18 +541,32 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 def worker(data_dir) -> None:
     """Add the files of queued jobs (POST /jobs) in this process, until stopped.
 
-    With the embedded catalog one process runs a data folder's queue at a time: `koshqon
-    serve` runs it itself unless a worker does, and takes it over within seconds when the
-    worker stops. With a PostgreSQL catalog (KOSHQON_DATABASE_URL) any number of workers,
-    on any machines, claim files side by side. SIGTERM stops within seconds; a file not
-    finished by then is added on the next start."""
+    With the embedded catalog one process runs a data folder's queue at a time: a worker
+    started before the server (or beside one started with KOSHQON_SERVE_JOBS=false) runs
+    it, and the server takes it over within seconds when the worker stops; a worker finding
+    the queue already run by another process says which and exits. With a PostgreSQL
+    catalog (KOSHQON_DATABASE_URL) any number of workers, on any machines, claim files side
+    by side. SIGTERM stops within seconds; a file not finished by then is added on the next
+    start."""
     import signal
     import threading
 
+    from index.queue import runner_of
+
     from .jobs import Jobs
 
+    shared = bool(Settings().database_url)
+    if not shared and (runner := runner_of(data_dir)):
+        server = server_on(data_dir)
+        pid = runner.split(":")[1] if runner.count(":") == 2 else None
+        who = server if server and f"(process {pid})" in server else f"process {runner}"
+        raise click.ClickException(
+            f"{who} already adds the queued files of {data_dir}. More than one runner is for a "
+            "PostgreSQL catalog (KOSHQON_DATABASE_URL); to add them in a worker rather than "
+            "the server, start the server with KOSHQON_SERVE_JOBS=false."
+        )
     # on a shared catalog the replicas search; a worker keeps no indexes of its own
-    koshqon = open_koshqon(data_dir, searching=not Settings().database_url)
+    koshqon = open_koshqon(data_dir, searching=not shared)
     progress = logging.getLogger("koshqon.jobs")
     progress.addHandler(logging.StreamHandler(sys.stdout))
     progress.setLevel(logging.INFO)
@@ -453,17 +574,22 @@ def worker(data_dir) -> None:
     stop = threading.Event()
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda *_: stop.set())
-    click.echo(f"Adding the queued files of {data_dir}; stop with Ctrl-C.", err=True)
+    if shared:
+        where = f"the catalog at {koshqon.store.catalog.database.location}, beside other runners"
+    else:
+        where = f"{data_dir}, while it runs (the server leaves them to it)"
+    click.echo(f"Adding the queued files of {where}, as {jobs.name}; stop with Ctrl-C.", err=True)
     stop.wait()
     if jobs.close():
         koshqon.close()
 
 
-def catalog_of(data_dir: Path):
+def catalog_of(data_dir: Path, create: bool = False):
     """The catalog alone, for commands that need no model (keys), in SQLite or at
-    KOSHQON_DATABASE_URL."""
+    KOSHQON_DATABASE_URL; ``create`` for commands that may make it."""
     from index.store import open_catalog
 
+    collection(data_dir, create)
     return open_catalog(data_dir, Settings().database_url)
 
 
@@ -521,6 +647,11 @@ def copy_to_postgres(url, shared_dir, data_dir) -> None:
     catalog is left as it was."""
     from index.backup import to_postgres
 
+    if running := server_on(data_dir):
+        raise click.ClickException(
+            f"{running} serves {data_dir}: stop it first, so that nothing written to this "
+            "collection meanwhile is left behind"
+        )
     with explained():
         copied = to_postgres(data_dir, url, shared_dir)
     shared = f" KOSHQON_SHARED_DIR={shared_dir}" if shared_dir else ""
@@ -544,7 +675,7 @@ def keys_add(name, role, data_dir) -> None:
     from .access import Access
 
     with explained():
-        key = Access(catalog_of(data_dir)).add(name, role)
+        key = Access(catalog_of(data_dir, create=True)).add(name, role)
     click.echo(key)
     click.echo(
         f"The {role}'s key for {name}, shown this once. Send it as "
@@ -576,11 +707,21 @@ def keys_revoke(name, data_dir) -> None:
 @cli.command()
 @data_dir_option
 def health(data_dir) -> None:
-    """Print what GET /health returns: the passages in the catalog and in each index."""
+    """Print what GET /health returns (the model, the passages in the catalog and in each
+    index), and where the collection is: its data folder and where that came from, its
+    catalog and its files."""
     from .api.schemas import Health
 
-    health = open_koshqon(data_dir, model=False).health()
-    click.echo(Health.model_validate(health).model_dump_json(indent=2))
+    koshqon = open_koshqon(data_dir, model=False)
+    health = Health.model_validate(koshqon.health()).model_dump()
+    store = koshqon.store
+    health["collection"] = {
+        "data_dir": str(data_dir),
+        "from": source(),
+        "catalog": store.catalog.database.location,
+        "files": store.blobs.location,
+    }
+    click.echo(json.dumps(health, ensure_ascii=False, indent=2))
 
 
 @cli.command()
@@ -622,17 +763,36 @@ def jobs() -> None:
     """Batches of files queued through the API (POST /jobs)."""
 
 
+def queue_of(data_dir: Path):
+    """The job queue, with the uploads where the collection keeps them."""
+    from index.blobs import open_blobs
+    from index.queue import JobQueue
+
+    catalog = catalog_of(data_dir)
+    return JobQueue(catalog, open_blobs(catalog, data_dir, Settings().shared_dir))
+
+
+@jobs.command("list")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 500))
+@data_dir_option
+def jobs_list(limit, data_dir) -> None:
+    """The latest jobs, each with its files counted (GET /jobs)."""
+    for job in queue_of(data_dir).jobs(limit):
+        failed = f", {job.failed} failed" if job.failed else ""
+        click.echo(
+            f"{job.id}  {job.created_at}  {job.state:<8} {job.done} of {job.total} done{failed}"
+        )
+
+
 @jobs.command("show")
 @click.argument("job_id")
 @click.option("--json", "as_json", is_flag=True, help="Print the HTTP JSON response.")
 @data_dir_option
 def jobs_show(job_id, as_json, data_dir) -> None:
     """A job's progress, time left and each file's outcome (GET /jobs/ID)."""
-    from index.queue import QUEUE_DIR, JobQueue
-
     from .api.routes.jobs import status
 
-    report = JobQueue(catalog_of(data_dir), data_dir / QUEUE_DIR).report(job_id)
+    report = queue_of(data_dir).report(job_id)
     if report is None:
         raise click.ClickException(f"no job with id {job_id} (or its report expired)")
     job = status(report)
@@ -646,6 +806,30 @@ def jobs_show(job_id, as_json, data_dir) -> None:
         click.echo(f"  now      {c.filename}: {STAGES[c.stage]} {c.done}/{c.total}")
     for r in job.results:
         click.echo(f"  {r.status:<8} {r.filename}" + (f": {r.reason}" if r.reason else ""))
+
+
+@jobs.command("retry")
+@click.argument("job_id")
+@data_dir_option
+def jobs_retry(job_id, data_dir) -> None:
+    """Queue a job's failed files again (POST /jobs/ID/retry); the server or a worker on
+    this collection adds them."""
+    from index.queue import runner_of
+
+    queue = queue_of(data_dir)
+    if queue.report(job_id) is None:
+        raise click.ClickException(f"no job with id {job_id} (or its report expired)")
+    with explained():
+        retried, gone = queue.retry(job_id)
+    click.echo(f"Queued {retried} failed files of job {job_id} again.")
+    if gone:
+        click.echo(f"Not kept, upload them again: {', '.join(gone)}", err=True)
+    if not Settings().database_url and runner_of(data_dir) is None:
+        click.echo(
+            "No server or worker runs on this collection now: `koshqon serve` or "
+            "`koshqon worker` adds them.",
+            err=True,
+        )
 
 
 @cli.group()
@@ -742,14 +926,13 @@ def docs_cite(document_id, format_, data_dir) -> None:
 @data_dir_option
 def docs_original(document_id, output, data_dir) -> None:
     """Save the file a document was made from (GET /documents/ID/original)."""
-    import shutil
-
     with explained():
-        document, path = open_koshqon(data_dir, model=False).original(document_id)
+        document, pieces = open_koshqon(data_dir, model=False).original(document_id)
     output = output or Path(document.filename)
     if output.exists():
         raise click.ClickException(f"{output} exists; give another name with --output")
-    shutil.copyfile(path, output)
+    with output.open("xb") as saved:
+        saved.writelines(pieces)
     click.echo(f"Saved {output} ({document.media_type}).")
 
 

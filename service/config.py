@@ -1,21 +1,76 @@
-"""Settings, read from KOSHQON_* environment variables (and CLI options that set them)."""
+"""Settings: CLI options first, then KOSHQON_* environment variables, then a koshqon.toml
+file, then the defaults.
+
+The file is the nearest koshqon.toml in the current folder or above it, else
+$XDG_CONFIG_HOME/koshqon/koshqon.toml (~/.config/koshqon/koshqon.toml): so that every
+command, run from anywhere, finds the same collection. It holds the settings by their
+names without the prefix (``data_dir = "/srv/koshqon"``); relative folders are relative
+to the file.
+"""
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from ingest.models import Budget, Limits
 
 SERVER_FILE = "server.json"  # in the data folder, while `koshqon serve` runs on it
+CONFIG_FILE = "koshqon.toml"
+FOLDERS = ("data_dir", "shared_dir", "models_dir")  # read relative to the file that names them
+
+
+def config_file(start: Path | None = None) -> Path | None:
+    """The koshqon.toml that applies here: in ``start`` (the current folder) or the
+    nearest folder above it, else the user's own."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder / CONFIG_FILE
+    home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    found = home / "koshqon" / CONFIG_FILE
+    return found if found.is_file() else None
+
+
+class ConfigFile(TomlConfigSettingsSource):
+    """koshqon.toml, its folders taken relative to where it lies."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path):
+        super().__init__(settings_cls, path)
+        self.path = path
+
+    def __call__(self) -> dict[str, Any]:
+        values = super().__call__()
+        for name in FOLDERS:
+            if isinstance(values.get(name), str):
+                values[name] = self.path.parent / Path(values[name]).expanduser()
+        return values
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KOSHQON_")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        found = config_file()
+        return (init_settings, env_settings, *([ConfigFile(settings_cls, found)] if found else []))
 
     data_dir: Path = Field(Path("data"), description="Catalog, vector index and model cache.")
     database_url: str | None = Field(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
@@ -395,27 +396,29 @@ class Koshqon:
         return self.store.replace(document_id, prepared, progress)
 
     def add_queued(
-        self, path: Path, filename: str, metadata: Metadata, progress: Progress
+        self, data: bytes, filename: str, metadata: Metadata, progress: Progress
     ) -> FileOutcome:
-        """A job's file, stored under a name of its own, added as ``filename``. A file that
-        meets the collection switching to a new model is not failed: Switching goes up to
-        the runner, which tries it again."""
+        """A job's file, added as ``filename``. A file that meets the collection switching
+        to a new model is not failed: Switching goes up to the runner, which tries it
+        again."""
         try:
-            return self._add_or_replace(path, metadata, False, progress, filename)
+            return self._add_or_replace(data, filename, Path(filename), metadata, False, progress)
         except Switching:
             raise
         except (KoshqonError, OSError) as error:
-            return FileOutcome(path, "failed", str(error))
+            return FileOutcome(Path(filename), "failed", str(error))
 
     def _add_or_replace(
         self,
+        data: bytes,
+        name: str,
         path: Path,
         metadata: Metadata | None,
         replace: bool,
         progress: Progress | None,
-        filename: str | None = None,
     ) -> FileOutcome:
-        data, name = path.read_bytes(), filename or path.name
+        """``data`` (from ``path``) added as ``name``, or as the new version of the
+        document of that name (``replace``)."""
         if replace:
             named = self.store.catalog.find_by_filename(name)
             if len(named) > 1:
@@ -453,7 +456,10 @@ class Koshqon:
             try:
                 if not path.is_file():
                     raise KoshqonError("no such file or folder")
-                yield self._add_or_replace(path, merge(sidecar, metadata), replace, progress)
+                data, name = path.read_bytes(), path.name
+                yield self._add_or_replace(
+                    data, name, path, merge(sidecar, metadata), replace, progress
+                )
             except (KoshqonError, OSError) as error:
                 yield FileOutcome(path, "failed", str(error))
 
@@ -480,13 +486,15 @@ class Koshqon:
             if (c := hit.citation).document_id in documents  # unless deleted meanwhile
         ]
 
-    def original(self, document_id: int) -> tuple[DocumentRecord, Path]:
-        """The stored file a document was made from, as it was uploaded."""
+    def original(self, document_id: int) -> tuple[DocumentRecord, Iterator[bytes]]:
+        """The stored file a document was made from, as it was uploaded, piece by piece."""
         document = self.record(document_id)
-        path = self.store.originals.path(document.sha256)
-        if not path.is_file():  # replaced or removed meanwhile
-            raise DocumentNotFound(f"document {document_id} has no stored original now")
-        return document, path
+        pieces = self.store.originals.pieces(document.sha256)
+        try:
+            first = next(pieces, b"")
+        except FileNotFoundError:  # replaced or removed meanwhile
+            raise DocumentNotFound(f"document {document_id} has no stored original now") from None
+        return document, itertools.chain([first], pieces)
 
     def page(self, document_id: int, number: int) -> tuple[DocumentRecord, str]:
         """The text of one page as the collection holds it: the PDF's text layer, or what

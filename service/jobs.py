@@ -21,7 +21,7 @@ import uuid
 from contextlib import suppress
 from typing import BinaryIO
 
-from index.queue import QUEUE_DIR, JobQueue, JobReport, QueuedFile, runner_lock
+from index.queue import JobQueue, JobReport, QueuedFile, runner_lock
 from ingest.errors import KoshqonError
 from ingest.models import Metadata
 
@@ -66,7 +66,8 @@ class Jobs:
     def __init__(self, koshqon: Koshqon, run: bool = True):
         self.koshqon = koshqon
         settings = koshqon.settings
-        self.queue = JobQueue(koshqon.store.catalog, settings.shared_root / QUEUE_DIR)
+        self.queue = JobQueue(koshqon.store.catalog, koshqon.store.blobs)
+        self.folder = settings.data_dir  # where the embedded catalog's runner lock lies
         self.shared = koshqon.store.catalog.dialect.name == "postgresql"
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.lease_s = settings.job_lease_s
@@ -97,6 +98,13 @@ class Jobs:
             raise JobNotFound(f"no job with id {job_id} (reports are kept {days:g} days)")
         return report
 
+    def retry(self, job_id: str) -> JobReport:
+        """Queue a job's failed files again (NothingToRetry if none can be)."""
+        self.get(job_id)
+        self.queue.retry(job_id)
+        self._wake.set()
+        return self.get(job_id)
+
     def close(self) -> bool:
         """Stop the runner: whether it stopped in time (else its file was put back, and the
         caller must not close the catalog under it)."""
@@ -120,7 +128,7 @@ class Jobs:
             self._work()
             return
         while not self._stop.is_set():
-            with runner_lock(self.queue.folder) as runner:
+            with runner_lock(self.folder, self.name) as runner:
                 if runner:
                     self._work()
                     return
@@ -161,14 +169,14 @@ class Jobs:
             self._current = None
 
     def _add(self, file: QueuedFile) -> None:
-        path = self.queue.path(file)
-        if not path.is_file():
+        data = self.queue.upload(file)
+        if data is None:
             self.queue.finish(file, self.name, ("failed", "the stored upload is missing", None), 0)
             return
         started = time.monotonic()
         metadata = metadata_from(file.metadata)
         noted = NotedProgress(self.queue, file, self.name)
-        outcome = self.koshqon.add_queued(path, file.filename, metadata, noted)
+        outcome = self.koshqon.add_queued(data, file.filename, metadata, noted)
         document_id = outcome.document.id if outcome.document else None
         result = (outcome.status, outcome.reason, document_id)
         if not self.queue.finish(file, self.name, result, time.monotonic() - started):

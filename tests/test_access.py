@@ -194,3 +194,32 @@ def test_an_upload_without_a_key_is_refused_before_its_body_is_read(settings):
             pass
         assert sent < 100 << 20, locals().get("response")
         assert not any((settings.data_dir / "queue").glob("*/*"))
+
+
+def test_failed_keys_are_throttled_per_address_and_valid_ones_are_not(settings):
+    """After a burst of 10 failed keys, an address gets 429 with Retry-After for anything it
+    sends with a key until its allowance refills (here slowly: one every 2 s; by default 10
+    a second); another address with a valid key, and reading without one, go on as
+    before; the address may try again once the allowance is back."""
+    import time
+
+    from service.api.limits import Throttle
+
+    app = create_app(settings)
+    with TestClient(app, client=("10.0.0.66", 40000)) as guesser:
+        app.state.throttle = Throttle(per_second=0.5, burst=10)
+        librarian = new_key(guesser, "librarian")
+        answers = [
+            guesser.get("/keys", headers=bearer(f"kq_guess-{n}")).status_code for n in range(30)
+        ]
+        assert answers == [401] * 10 + [429] * 20, answers
+        throttled = add(guesser, bearer(librarian), "while-throttled")
+        assert throttled.status_code == 429 and throttled.headers["retry-after"] == "2"
+        assert throttled.json()["title"] == "Too many failed attempts"
+        assert guesser.get("/search", params={"q": "кандас"}).status_code == 200
+        signin = guesser.post("/signin", data={"key": "kq_guess-x"}, follow_redirects=False)
+        assert signin.status_code == 429
+        colleague = TestClient(app, client=("10.0.0.7", 40000))  # the same running app
+        assert add(colleague, bearer(librarian), "colleague").status_code == 201
+        time.sleep(2.1)
+        assert add(guesser, bearer(librarian), "later").status_code == 201

@@ -79,7 +79,7 @@ def served(tmp_path, database_url):
     store.update(ids[2], {"title": "Кто такие кандасы"})
     access = Access(store.catalog)
     access.sign_in(access.add("aigerim", "admin"))
-    JobQueue(store.catalog, tmp_path / "queue").submit([("a.txt", io.BytesIO(b"text"), {})])
+    JobQueue(store.catalog, store.blobs).submit([("a.txt", io.BytesIO(b"text"), {})])
     store.follow(every_s=0.05)
     store.url = database_url  # for the rebuild's own connection
     yield store

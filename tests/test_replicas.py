@@ -1,7 +1,9 @@
 """Past one machine (docs/deployment.md): two `koshqon serve` replicas and two `koshqon
 worker`s, real processes with the real model, share one PostgreSQL catalog (a throwaway
-cluster) and one shared folder. Each replica keeps its own indexes and follows the
-catalog's change log; the workers claim queued files with leases."""
+cluster) and nothing else: each has a data folder of its own, as on machines of their own,
+and the files (originals, queued uploads) are kept in PostgreSQL. Each replica keeps its
+own indexes and follows the catalog's change log; the workers claim queued files with
+leases."""
 
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ DOCUMENTS = {
 
 class Processes:
     """The processes of one deployment on this machine, each with a data folder of its own
-    (for its indexes) and the PostgreSQL catalog and shared folder in common."""
+    (for its indexes) and the PostgreSQL catalog in common."""
 
     def __init__(self, root: Path, database_url: str, models_dir: Path):
         self.root, self.replicas, self.workers = root, {}, {}
@@ -44,7 +46,6 @@ class Processes:
             "HOME": str(root),
             "KOSHQON_MODELS_DIR": str(models_dir),
             "KOSHQON_DATABASE_URL": database_url,
-            "KOSHQON_SHARED_DIR": str(root / "shared"),
             "KOSHQON_SERVE_JOBS": "false",
             "KOSHQON_JOB_LEASE_S": str(LEASE_S),
         }
@@ -209,6 +210,36 @@ def test_a_worker_killed_in_a_file_loses_nothing_and_another_finishes_it(deploym
     query = "Кандастарды қоныстандыру бағдарламасы"
     assert eventually(lambda: hits(a, query) == hits(b, query) != [])
     deployment.worker(workers[holder])  # back to two workers for what follows
+
+
+def test_a_job_sent_to_one_replica_is_added_by_workers_with_folders_of_their_own(deployment):
+    """The reproduction of issue 22: six files posted to replica A, claimed by workers
+    whose data folders hold none of them, all arrive."""
+    a, b = deployment.replicas["replica-a"], deployment.replicas["replica-b"]
+    files = [
+        ("files", (f"note-{n}.txt", f"{n}-анықтама: кандас куәлігін алу тәртібі.".encode()))
+        for n in range(6)
+    ]
+    job = a.post("/jobs", files=files).json()
+    done = eventually(lambda: b.get(f"/jobs/{job['id']}").json()["state"] == "finished", 300)
+    report = b.get(f"/jobs/{job['id']}").json()
+    assert done and [r["status"] for r in report["results"]] == ["added"] * 6, report
+    document = report["results"][0]["document_id"]
+    assert b.get(f"/documents/{document}/original").content.startswith("0-анықтама".encode())
+
+
+def test_a_process_that_would_keep_files_elsewhere_refuses_to_start(deployment):
+    """A worker given a shared folder the others do not use would lose what it stores."""
+    refused = subprocess.run(
+        [str(KOSHQON), "worker", "--data-dir", str(deployment.root / "stray")],
+        env=deployment.env | {"KOSHQON_SHARED_DIR": str(deployment.root / "nfs")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 1, refused.stderr
+    assert "keeps its originals and uploads in PostgreSQL" in refused.stderr
+    assert "Traceback" not in refused.stderr
 
 
 def test_a_replica_restarted_catches_up_from_its_snapshot_and_the_log(deployment):

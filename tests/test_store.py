@@ -87,7 +87,7 @@ def test_a_failed_write_leaves_no_trace(open_store, tmp_path, monkeypatch):
     assert store.catalog.counts() == (1, 1)
     assert len(store.indexes()) == 1
     assert in_step(store)
-    assert len([p for p in store.originals.folder.rglob("*") if p.is_file()]) == 1
+    assert len(list(store.blobs.listed("originals"))) == 1
 
 
 def test_originals_are_kept_by_content_and_go_with_their_document(open_store, tmp_path):
@@ -97,10 +97,10 @@ def test_originals_are_kept_by_content_and_go_with_their_document(open_store, tm
     assert store.originals.get(added.sha256) == "Кандас — этнический казах.".encode()
     second = document("Кандас — этнический казах, вернувшийся на родину.", "kandas.txt")
     store.replace(added.id, second)
-    assert not store.originals.path(first.sha256).exists()
+    assert not store.originals.exists(first.sha256)
     assert store.originals.get(second.sha256) == second.original
     store.remove(added.id)
-    assert not store.originals.path(second.sha256).exists()
+    assert not store.originals.exists(second.sha256)
 
 
 def test_another_process_writing_is_noticed(open_store, tmp_path):
@@ -192,7 +192,7 @@ def test_an_embedded_collection_moves_to_postgresql_whole(tmp_path, postgres, mo
     moved = Store(tmp_path / "data", HashingEmbedder(), url, shared)
     assert [(h.chunk_id, h.score) for h in search(moved, "кандас тіркеуі").results] == before
     assert in_step(moved) and [k[0] for k in moved.catalog.access_keys()] == ["admin"]
-    assert all(moved.originals.path(d.sha256).exists() for d in moved.catalog.documents())
+    assert all(moved.originals.exists(d.sha256) for d in moved.catalog.documents())
     new = moved.add(document("Жаңа құжат.", "new.txt")).document
     assert new.id == added[-1].document.id + 1
     moved.close()
@@ -355,8 +355,8 @@ def test_originals_without_a_document_are_collected_when_old_enough(tmp_path):
     os.utime(store.originals.path(kept.sha256), (old, old))
     store.close()
     reopened = Store(tmp_path, HashingEmbedder())
-    assert not reopened.originals.path("ab" * 32).exists()
-    assert reopened.originals.path("cd" * 32).exists()
+    assert not reopened.originals.exists("ab" * 32)
+    assert reopened.originals.exists("cd" * 32)
     assert reopened.originals.get(kept.sha256)
 
 

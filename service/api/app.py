@@ -17,14 +17,14 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from index.database import UNREACHABLE
-from ingest.errors import KoshqonError, NotAllowed, NotSignedIn
+from ingest.errors import KoshqonError, NotAllowed, NotSignedIn, TooManyAttempts
 
 from ..config import SERVER_FILE, Settings, get_settings
 from ..core import Koshqon
 from ..jobs import Jobs
-from .deps import credential
+from .deps import authorise
 from .errors import http_status, in_words
-from .limits import BodyLimit
+from .limits import BodyLimit, Throttle
 from .logs import AccessLog
 from .routes import ask, documents, health, jobs, keys, search, web
 from .schemas import Problem
@@ -55,6 +55,8 @@ def problem_of(error: KoshqonError) -> JSONResponse:
         response.headers["WWW-Authenticate"] = 'Bearer realm="koshqon"'
     if response.status_code == 503:
         response.headers["Retry-After"] = "5"
+    if isinstance(error, TooManyAttempts):
+        response.headers["Retry-After"] = str(error.retry_after)
     return response
 
 
@@ -111,6 +113,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.throttle = Throttle()
     for module in (search, ask, documents, jobs, keys, health, web):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=web.WEB / "static"), name="static")
@@ -136,7 +139,7 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
         rather than drained of the body."""
         if request.method in ("POST", "PUT") and request.url.path.startswith(UPLOAD_ROUTES):
             try:
-                request.app.state.koshqon.access.check("librarian", credential(request))
+                authorise(request, "librarian")
             except KoshqonError as error:
                 response = problem_of(error)
                 response.headers["Connection"] = "close"

@@ -26,11 +26,23 @@ def credential(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE)
 
 
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def authorise(request: Request, role: Role) -> None:
+    """Raise unless the caller may do what ``role`` may (401, 403), or while its address
+    has failed too many keys (429: limits.Throttle)."""
+    given = credential(request)
+    with request.app.state.throttle.attempt(client_address(request), given is not None):
+        request.app.state.koshqon.access.check(role, given)
+
+
 def require(role: Role):
     """A route dependency: 401 without a valid key, 403 with a lesser role's."""
 
     def check(request: Request) -> None:
-        request.app.state.koshqon.access.check(role, credential(request))
+        authorise(request, role)
 
     return Depends(check)
 
@@ -40,4 +52,5 @@ Reader, Librarian, Admin = require("reader"), require("librarian"), require("adm
 DENIED = {
     401: {"model": Problem, "description": "No valid key (once keys exist)"},
     403: {"model": Problem, "description": "The key's role may not do this"},
+    429: {"model": Problem, "description": "Too many failed keys from this address"},
 }

@@ -3,6 +3,7 @@ HTTP: ingest/errors.py)."""
 
 from __future__ import annotations
 
+from index.queue import NothingToRetry
 from index.store import Switching
 from ingest.errors import (
     DocumentNotFound,
@@ -16,6 +17,7 @@ from ingest.errors import (
     NotSignedIn,
     StorageFull,
     TooDemanding,
+    TooManyAttempts,
     UnsupportedFileType,
 )
 
@@ -23,6 +25,8 @@ from ..jobs import JobNotFound
 
 HTTP_STATUS = {  # the most specific class of an error decides
     Switching: 503,
+    TooManyAttempts: 429,
+    NothingToRetry: 409,
     JobNotFound: 404,
     KeyNotFound: 404,
     NotSignedIn: 401,

@@ -1,12 +1,19 @@
-"""Request bodies counted as they arrive: a declared Content-Length over the limit is
-refused before anything is read, and a body sent without one (chunked) is refused as soon
-as it passes the limit, so neither memory nor the disk fills with what will be refused."""
+"""Limits on what a client may send. Request bodies are counted as they arrive: a declared
+Content-Length over the limit is refused before anything is read, and a body sent without
+one (chunked) is refused as soon as it passes the limit, so neither memory nor the disk
+fills with what will be refused. Failed keys are throttled per client address."""
 
 from __future__ import annotations
 
 import json
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from ingest.errors import FileTooLarge
+from ingest.errors import FileTooLarge, NotSignedIn, TooManyAttempts
 
 from ..config import Settings
 
@@ -83,3 +90,45 @@ async def refuse(send, size: int, limit: int, setting: str) -> None:
     ]
     await send({"type": "http.response.start", "status": 413, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+class Throttle:
+    """Failed authentications per client address: ``burst`` at once, then ``per_second``
+    on average; past that, every request with a key from that address gets 429 with
+    Retry-After until the allowance refills (about a second), so a guesser tries at most
+    ``per_second`` keys a second, while a valid key costs nothing and addresses that do
+    not fail are never held up. At most ``addresses`` are remembered, the oldest dropped."""
+
+    def __init__(self, per_second: float = 10, burst: int = 10, addresses: int = 10_000):
+        self.per_second, self.burst, self.addresses = per_second, burst, addresses
+        self._left: OrderedDict[str, tuple[float, float]] = OrderedDict()  # allowance, when
+        self._lock = threading.Lock()
+
+    def _allowance(self, address: str, now: float) -> float:
+        left, then = self._left.get(address, (self.burst, now))
+        return min(self.burst, left + (now - then) * self.per_second)
+
+    @contextmanager
+    def attempt(self, address: str, counted: bool) -> Iterator[None]:
+        """Around a check of a key from ``address``: refused at once while the address is
+        over its allowance (``counted``: a key was given), and a failure (NotSignedIn)
+        taken from the allowance."""
+        if counted:
+            with self._lock:
+                left = self._allowance(address, time.monotonic())
+            if left < 1:
+                wait = max(1, math.ceil((1 - left) / self.per_second))
+                raise TooManyAttempts(
+                    f"too many failed keys from {address}; try again in {wait} s", wait
+                )
+        try:
+            yield
+        except NotSignedIn:
+            if counted:
+                with self._lock:
+                    now = time.monotonic()
+                    self._left[address] = (self._allowance(address, now) - 1, now)
+                    self._left.move_to_end(address)
+                    while len(self._left) > self.addresses:
+                        self._left.popitem(last=False)
+            raise

@@ -214,6 +214,20 @@ class JobStatus(Model):
     )
 
 
+class JobSummary(Model):
+    id: str
+    state: Literal["queued", "running", "finished"]
+    created_at: str
+    finished_at: str | None
+    total: int = Field(description="Files in the job.")
+    done: int = Field(description="Files processed so far.")
+    failed: int = Field(description="Of them, failed: POST /jobs/{id}/retry queues them again.")
+
+
+class JobList(Model):
+    jobs: list[JobSummary] = Field(description="The latest first.")
+
+
 class Health(Model):
     status: Literal["ok", "out of step", "switching"] = Field(
         description="out of step: an index does not hold exactly the catalog's passages; "

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Path, Response, UploadFile
-from fastapi.responses import FileResponse
+from fastapi.responses import StreamingResponse
 
 from ingest.models import DOC_TYPES, Metadata
 
@@ -120,14 +121,14 @@ def list_documents(koshqon: KoshqonDep) -> DocumentList:
 
 @router.get(
     "/{document_id}/original",
-    response_class=FileResponse,
+    response_class=StreamingResponse,
     responses={**NOT_FOUND, 200: {"description": "The file as it was uploaded"}},
 )
-def get_original(koshqon: KoshqonDep, document_id: DocumentId) -> FileResponse:
+def get_original(koshqon: KoshqonDep, document_id: DocumentId) -> StreamingResponse:
     """The file the document was made from, as uploaded, with its type. A PDF opens in the
     browser (at a page with `#page=N`, as the citations' links do); any other file is a
     download, never a page of this site (an uploaded HTML page could run scripts here)."""
-    document, path = koshqon.original(document_id)
+    document, pieces = koshqon.original(document_id)
     if document.media_type == "application/pdf":
         headers = {"Content-Security-Policy": "frame-ancestors 'self'"}
         headers["X-Frame-Options"] = "SAMEORIGIN"  # the browser's own viewer frames it
@@ -135,13 +136,8 @@ def get_original(koshqon: KoshqonDep, document_id: DocumentId) -> FileResponse:
     else:
         headers = {"Content-Security-Policy": "sandbox; default-src 'none'"}
         disposition = "attachment"
-    return FileResponse(
-        path,
-        media_type=document.media_type,
-        filename=document.filename,
-        content_disposition_type=disposition,
-        headers=headers,
-    )
+    headers["Content-Disposition"] = f"{disposition}; filename*=utf-8''{quote(document.filename)}"
+    return StreamingResponse(pieces, media_type=document.media_type, headers=headers)
 
 
 @router.get("/{document_id}/citation", response_class=Response, responses={**NOT_FOUND, **EXPORTED})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi import APIRouter, Form, Query, Request, UploadFile
 from pydantic import TypeAdapter, ValidationError
 
 from index.queue import DONE, JobReport
@@ -14,7 +14,15 @@ from ingest.models import Metadata
 from ...core import merge, too_large, validated
 from ..deps import DENIED, KoshqonDep, Librarian, Reader
 from ..errors import in_words
-from ..schemas import DocumentUpdate, FileProgress, FileResult, JobStatus, Problem
+from ..schemas import (
+    DocumentUpdate,
+    FileProgress,
+    FileResult,
+    JobList,
+    JobStatus,
+    JobSummary,
+    Problem,
+)
 from .documents import ERRORS, MetadataForm, upload_name
 
 PER_FILE = TypeAdapter(list[DocumentUpdate])
@@ -102,6 +110,21 @@ def each_files_metadata(per_file: str | None, files: int) -> list[Metadata | Non
     return [validated(Metadata(**m.model_dump(exclude_none=True))) for m in given]
 
 
+@router.get("", response_model=JobList)
+def list_jobs(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=500, description="How many, latest first.")] = 50,
+) -> JobList:
+    """The latest jobs, each with its files counted (until their reports expire)."""
+    summaries = request.app.state.jobs.queue.jobs(limit)
+    return JobList(
+        jobs=[
+            JobSummary(**{name: getattr(job, name) for name in JobSummary.model_fields})
+            for job in summaries
+        ]
+    )
+
+
 @router.get(
     "/{job_id}",
     response_model=JobStatus,
@@ -109,3 +132,19 @@ def each_files_metadata(per_file: str | None, files: int) -> list[Metadata | Non
 )
 def get_job(request: Request, job_id: str) -> JobStatus:
     return status(request.app.state.jobs.get(job_id))
+
+
+@router.post(
+    "/{job_id}/retry",
+    status_code=202,
+    response_model=JobStatus,
+    dependencies=[Librarian],
+    responses={
+        404: {"model": Problem, "description": "No such job, or its report expired"},
+        409: {"model": Problem, "description": "No failed file of the job can be retried"},
+    },
+)
+def retry_job(request: Request, job_id: str) -> JobStatus:
+    """Queue the job's failed files again, kept until its report expires (a file that
+    failed because a limit was too low, say, once the limit is raised)."""
+    return status(request.app.state.jobs.retry(job_id))

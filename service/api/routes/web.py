@@ -19,14 +19,14 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 
 from index.search import Mode
-from ingest.errors import KoshqonError, NotSignedIn
+from ingest.errors import KoshqonError, NotSignedIn, TooManyAttempts
 from ingest.models import DOC_TYPES
 from ingest.readers import READERS
 
 from ...access import SESSION_HOURS
 from ...web import i18n
 from ...web.markup import highlighted, linked_markers, marked, plain, view_url
-from ..deps import SESSION_COOKIE, KoshqonDep, credential
+from ..deps import SESSION_COOKIE, KoshqonDep, authorise, client_address, credential
 from ..errors import http_status
 from ..schemas import AskRequest, DocumentId
 from .ask import ask as ask_api
@@ -49,7 +49,7 @@ def may_see(role):
 
     def check(request: Request) -> None:
         try:
-            request.app.state.koshqon.access.check(role, credential(request))
+            authorise(request, role)
         except NotSignedIn as error:
             raise SignInFirst(request.url.path) from error
 
@@ -213,10 +213,12 @@ def sign_in(
 ):
     """A session for a valid key, kept in an HttpOnly, SameSite=Strict cookie."""
     try:
-        token = koshqon.access.sign_in(key.strip())
-    except NotSignedIn as error:
+        with request.app.state.throttle.attempt(client_address(request), counted=True):
+            token = koshqon.access.sign_in(key.strip())
+    except (NotSignedIn, TooManyAttempts) as error:
         context = {"next": _local(next), "error": str(error)}
-        return page(request, "signin.html", None, remembered, 401, **context)
+        status = 429 if isinstance(error, TooManyAttempts) else 401
+        return page(request, "signin.html", None, remembered, status, **context)
     response = RedirectResponse(_local(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
