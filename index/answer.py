@@ -174,8 +174,9 @@ def compose(
     if not candidates:
         return Answer(question, "not_found", "", [], evidence, 0.0, _ms(started))
     texts = [hit.text[start:end] for hit, start, end in candidates]
-    query = store.embedder.embed([question], "query")[0]
-    vectors = store.embedder.embed(
+    embedder = store.embedder  # one model for both, even if the store moves meanwhile
+    query = embedder.embed([question], "query")[0]
+    vectors = embedder.embed(
         [in_context(text, hit) for text, (hit, _, _) in zip(texts, candidates, strict=True)],
         "passage",
     )

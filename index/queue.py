@@ -282,8 +282,9 @@ class JobQueue:
             )
 
     def retry(self, job_id: str) -> tuple[int, list[str]]:
-        """Queue a job's failed files again: how many, and the names of those that cannot
-        be (their upload is gone)."""
+        """Queue a job's failed files again: how many (none when none failed), and the
+        names of those that cannot be (their upload is gone: NothingToRetry if that is
+        every one)."""
         with self.catalog.transaction(serialised=False) as db:
             seq = self._seq(db, job_id)
             failed = db.execute(
@@ -291,7 +292,7 @@ class JobQueue:
                 (seq,),
             ).fetchall()
             if not failed:
-                raise NothingToRetry(f"no file of job {job_id} failed")
+                return 0, []
             kept = [o for o, _ in failed if self.blobs.exists(self.key(job_id, o))]
             db.execute(
                 "UPDATE job_files SET state = 'queued', reason = NULL, document_id = NULL, "

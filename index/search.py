@@ -444,8 +444,11 @@ def search(
     started = time.perf_counter()
     filters = filters or Filters()
     text = normalize_text(query)  # as passages were at ingest
-    vector = None if mode == "keyword" else store.embedder.embed([text], "query")[0]
+    generation, embedder = store.model
+    vector = None if mode == "keyword" else embedder.embed([text], "query")[0]
     with store.reading() as indexes:  # passages read before any write can remove them
+        if vector is not None and indexes.generation != generation.number:
+            vector = store.embedder.embed([text], "query")[0]  # it moved meanwhile: its model
         query_lang = query_language(text, indexes)
         # room for versions of the top results, which are shown as one result each
         room = k + 2 * min(k, 10)

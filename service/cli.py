@@ -459,11 +459,10 @@ def serve(host, port, allow_anonymous_writes, data_dir) -> None:
             f"{running} already serves {data_dir}; stop it first, or serve another collection "
             "(--data-dir)"
         )
-    if (
-        host not in LOOPBACK
-        and not allow_anonymous_writes
-        and not catalog_of(data_dir, create=True).access_keys()
-    ):
+    catalog = catalog_of(data_dir, create=True)  # made, or found unreachable, before serving
+    keys = catalog.access_keys()
+    catalog.close()
+    if host not in LOOPBACK and not allow_anonymous_writes and not keys:
         raise click.ClickException(
             f"{host} is reachable from other machines, and this collection has no access "
             "keys, so anyone could add, change and delete documents. Add an admin key first:\n"
@@ -480,7 +479,6 @@ def serve(host, port, allow_anonymous_writes, data_dir) -> None:
             "addresses readers use (others get 400).",
             err=True,
         )
-    collection(data_dir, create=True)
     serving = serving_lock(data_dir)  # held while this process runs: see server_on
     access = logging.getLogger("koshqon.access")  # JSON lines on stderr (api/logs.py)
     access.addHandler(logging.StreamHandler())
@@ -822,6 +820,8 @@ def jobs_retry(job_id, data_dir) -> None:
     with explained():
         retried, gone = queue.retry(job_id)
     click.echo(f"Queued {retried} failed files of job {job_id} again.")
+    if not retried and not gone:
+        return
     if gone:
         click.echo(f"Not kept, upload them again: {', '.join(gone)}", err=True)
     if not Settings().database_url and runner_of(data_dir) is None:

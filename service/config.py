@@ -53,7 +53,8 @@ class ConfigFile(TomlConfigSettingsSource):
         values = super().__call__()
         for name in FOLDERS:
             if isinstance(values.get(name), str):
-                values[name] = self.path.parent / Path(values[name]).expanduser()
+                folder = self.path.parent / Path(values[name]).expanduser()
+                values[name] = Path(os.path.normpath(folder))
         return values
 
 
@@ -72,7 +73,11 @@ class Settings(BaseSettings):
         found = config_file()
         return (init_settings, env_settings, *([ConfigFile(settings_cls, found)] if found else []))
 
-    data_dir: Path = Field(Path("data"), description="Catalog, vector index and model cache.")
+    data_dir: Path = Field(
+        Path("data"),
+        description="Catalog, indexes, originals and model cache (relative: to the folder the "
+        "command runs in, or to the koshqon.toml that sets it).",
+    )
     database_url: str | None = Field(
         None,
         description=(
@@ -84,8 +89,9 @@ class Settings(BaseSettings):
     shared_dir: Path | None = Field(
         None,
         description=(
-            "Where originals and queued uploads are kept: with a PostgreSQL catalog, a folder "
-            "every replica and worker mounts (NFS, say). Defaults to DATA_DIR."
+            "Where originals and queued uploads are kept: a folder every replica and worker "
+            "mounts (NFS, say), each checking at start that it is the same one. Unset, they "
+            "are kept in DATA_DIR, or with a PostgreSQL catalog in PostgreSQL itself."
         ),
     )
     serve_jobs: bool = Field(

@@ -33,7 +33,9 @@ def missing() -> str | None:
 
 
 class Cluster:
-    def __init__(self, port: int):
+    def __init__(self, port: int, durable: bool = False):
+        """``durable``: with PostgreSQL's own fsync settings (for benchmarks that compare
+        its writes with a file system's)."""
         self.port = port
         self.folder = Path(tempfile.mkdtemp(prefix="koshqon-pg-"))
         self.data = self.folder / "data"
@@ -55,7 +57,7 @@ class Cluster:
                 "127.0.0.1",
                 "-k",
                 self.folder,
-                *FAST,
+                *([] if durable else FAST),
             ),  # fmt: skip
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
