@@ -440,15 +440,17 @@ class Catalog:
             ).fetchall()
         return resumed, [row[0] for row in leftover]
 
-    def to_rebuild(self, generation: int, limit: int | None, db=None) -> list[ToRebuild]:
-        """Documents whose passages of ``generation`` are missing or older than their last
-        change, up to ``limit`` (None: all), by id."""
+    def to_rebuild(
+        self, generation: int, limit: int | None, after: int = 0, db=None
+    ) -> list[ToRebuild]:
+        """Documents after id ``after`` whose passages of ``generation`` are missing or
+        older than their last change, up to ``limit`` (None: all), by id."""
         rows = self.query(
             "SELECT d.id, d.revision, d.title, d.work, d.text, d.pages FROM documents d "
             "LEFT JOIN rebuilt r ON r.document_id = d.id AND r.generation = ? "
-            "WHERE r.revision IS NULL OR r.revision != d.revision ORDER BY d.id"
+            "WHERE d.id > ? AND (r.revision IS NULL OR r.revision != d.revision) ORDER BY d.id"
             + ("" if limit is None else f" LIMIT {int(limit)}"),
-            (generation,),
+            (generation, after),
             db,
         )
         return [

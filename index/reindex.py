@@ -74,11 +74,18 @@ def reindex(
         builder = Builder(
             catalog, generation, embedder, Chunker(embedder.count_tokens, *passage_size)
         )
-        while batch := catalog.to_rebuild(generation.number, BATCH):
+        after = 0  # in id order, each batch after the last (no document read twice) …
+        while True:
+            batch = catalog.to_rebuild(generation.number, BATCH, after)
+            if not batch and after:  # … then from the start, for those changed meanwhile
+                after, batch = 0, catalog.to_rebuild(generation.number, BATCH)
+            if not batch:
+                break
             made = builder.made(batch, progress)  # encoded before the write: writes never wait
             with catalog.transaction(serialised=False) as db:
                 done = builder.put(db, made)
             yield from done
+            after = batch[-1].id
         for work in sorted(catalog.works()):
             with catalog.transaction(serialised=False) as db:
                 relink(catalog, db, {work}, generation.number)
@@ -86,7 +93,7 @@ def reindex(
         with file_lock(index_dir / "LOCK", fcntl.LOCK_EX):
             snapshots.save(indexes, index_dir, catalog.get_meta("catalog_id"), snapshots.NEXT)
         with catalog.transaction() as db:  # writes wait for the few changed meanwhile
-            late = catalog.to_rebuild(generation.number, None, db)
+            late = catalog.to_rebuild(generation.number, None, db=db)
             done = builder.put(db, builder.made(late, progress))
             relink(catalog, db, {row.work for row in late}, generation.number)
             catalog.activate(db, generation, _difference(catalog, db, indexes, generation))

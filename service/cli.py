@@ -454,11 +454,6 @@ def serve(host, port, allow_anonymous_writes, data_dir) -> None:
     from .api.app import create_app
     from .api.protocol import Utf8RequestLines
 
-    if running := server_on(data_dir):
-        raise click.ClickException(
-            f"{running} already serves {data_dir}; stop it first, or serve another collection "
-            "(--data-dir)"
-        )
     catalog = catalog_of(data_dir, create=True)  # made, or found unreachable, before serving
     keys = catalog.access_keys()
     catalog.close()
@@ -468,6 +463,11 @@ def serve(host, port, allow_anonymous_writes, data_dir) -> None:
             "keys, so anyone could add, change and delete documents. Add an admin key first:\n"
             f"  koshqon keys add --role admin --name you --data-dir {data_dir}\n"
             "or start with --allow-anonymous-writes if that is what you want."
+        )
+    if running := server_on(data_dir):
+        raise click.ClickException(
+            f"{running} already serves {data_dir}; stop it first, or serve another collection "
+            "(--data-dir)"
         )
     settings = Settings(data_dir=data_dir)
     if host not in ("0.0.0.0", "::") and host not in settings.allowed_hosts:

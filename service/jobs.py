@@ -22,6 +22,7 @@ from contextlib import suppress
 from typing import BinaryIO
 
 from index.queue import JobQueue, JobReport, QueuedFile, runner_lock
+from index.store import Switching
 from ingest.errors import KoshqonError
 from ingest.models import Metadata
 
@@ -160,8 +161,11 @@ class Jobs:
                     self._wake.clear()
                     continue
                 self._add(file)
-            except Exception:  # the catalog busy too long, say: the runner goes on
-                log.exception("the job runner met an error; it goes on in %s s", IDLE_POLL_S)
+            except Exception as error:  # the catalog busy too long, say: the runner goes on
+                if isinstance(error, Switching):  # its file waits for the new model
+                    log.info("%s; the file is tried again in %s s", error, IDLE_POLL_S)
+                else:
+                    log.exception("the job runner met an error; it goes on in %s s", IDLE_POLL_S)
                 if self._current is not None:
                     with suppress(Exception):
                         self.queue.release(self._current, self.name)

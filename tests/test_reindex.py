@@ -173,3 +173,22 @@ def test_a_collection_moved_while_no_server_ran_opens_with_its_new_model(tmp_pat
     reopened = Store(tmp_path, HashingEmbedder(), models=load)
     assert reopened.embedder.model_id == "another-model" and in_step(reopened)
     assert reopened.add(document("Новый документ.", "new.txt")).document.id == added.id + 1
+
+
+def test_a_write_prepared_with_the_old_model_is_refused_until_its_process_has_moved(served):
+    """A process that has not seen the switch yet (the CLI ingesting beside the server)
+    would store passages of the old model: its write is refused with Switching (503 over
+    HTTP, tried again by a job runner), and once it has moved it writes in the new one."""
+    from index.store import Switching
+
+    writer = Store(served.data_dir, HashingEmbedder(), served.url, models=load)
+    list(rebuild(served))
+    with pytest.raises(Switching, match="moved to the model another-model"):
+        writer.add(document("Разрешение на работу выдаётся акиматом.", "permit.txt"))
+    until(lambda: writer.embedder.model_id == "another-model")
+    added = writer.add(document("Разрешение на работу выдаётся акиматом.", "permit.txt"))
+    until(lambda: served.embedder.model_id == "another-model")
+    found = search(served, "акиматом", mode="keyword").results
+    assert [h.citation.document_id for h in found] == [added.document.id]
+    assert in_step(served)
+    writer.close()
