@@ -6,7 +6,7 @@ import math
 from statistics import fmean
 
 CUTOFF = 10
-RANKING_METRICS = ("R@1", "R@10", "Hit@10", "MRR@10", "nDCG@10")
+RANKING_METRICS = ("R@1", "R@10", "Hit@10", "MRR@10", "nDCG@10", "both@10")
 # What a reader sees when the collection holds several languages (settings that name the
 # question's language): whether the first relevant hit (when there is one in the top 10) is
 # in the question's language, the
@@ -21,21 +21,29 @@ def score(
     relevant: frozenset[str],
     lang_of: dict[str, str] | None = None,
     question_lang: str | None = None,
+    any_relevant: bool = False,
 ) -> dict[str, float]:
-    """Recall at 1 and 10 (share of the relevant units found), Hit@10 (any found),
-    MRR@10 and binary nDCG@10; with the units' languages and the question's, the reader
-    metrics too (NaN otherwise)."""
+    """Recall at 1 and 10 (share of the relevant units found; with ``any_relevant``,
+    whether any is: a question answered by either language version of an article), Hit@10
+    (any found), MRR@10, binary nDCG@10 and both@10 (every version found, for questions
+    with several); with the units' languages and the question's, the reader metrics too
+    (NaN otherwise)."""
     top = ranked[:CUTOFF]
     found = [unit in relevant for unit in top]
     first = next((rank for rank, hit in enumerate(found, 1) if hit), None)
     dcg = sum(1 / math.log2(rank + 1) for rank, hit in enumerate(found, 1) if hit)
     ideal = sum(1 / math.log2(rank + 1) for rank in range(1, min(len(relevant), CUTOFF) + 1))
+
+    def recall(hits: int) -> float:
+        return float(hits > 0) if any_relevant else hits / len(relevant)
+
     return {
-        "R@1": sum(found[:1]) / len(relevant),
-        "R@10": sum(found) / len(relevant),
+        "R@1": recall(sum(found[:1])),
+        "R@10": recall(sum(found)),
         "Hit@10": float(first is not None),
         "MRR@10": 1 / first if first else 0.0,
         "nDCG@10": dcg / ideal,
+        "both@10": float(sum(found) == len(relevant)) if len(relevant) > 1 else float("nan"),
     } | reader_scores(top, relevant, lang_of, question_lang)
 
 

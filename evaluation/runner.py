@@ -3,7 +3,6 @@ real ``Store`` (catalog, FAISS, BM25) and every question goes through ``index.se
 
 from __future__ import annotations
 
-import re
 import tempfile
 import time
 from collections.abc import Iterable
@@ -11,17 +10,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.embedder import Embedder
+from index.parallel import article_number
 from index.search import Fusion, Hit, Mode, search
 from index.store import Store
 from ingest.chunking import Chunker
 from ingest.models import Metadata
+from ingest.normalize import normalize_text
 from ingest.pipeline import prepare
 
 from .metrics import CUTOFF, mean_scores, score
 from .tasks import Setting
 
 CANDIDATES = 100  # passages fetched per question before they are grouped into units
-_ARTICLE = re.compile(r"Статья (\S+)$")
 
 
 @dataclass(frozen=True)
@@ -43,18 +43,31 @@ class Result:
     scores: dict[str, float]
 
 
-def unit_of(hit: Hit, article_units: bool) -> str | None:
+def units_of(hit: Hit, article_units: bool, anchors=()) -> list[str]:
+    """What a hit counts for: its document, or with ``article_units`` the article its
+    heading names ("Статья 10", "10-бап", "Article 10"), and any anchor's unit whose
+    text it holds (an article's chunk that its heading does not name)."""
     stem = Path(hit.citation.filename).stem
     if not article_units:
-        return stem
-    heading = (hit.citation.heading or "").rsplit(" › ", 1)[-1]
-    match = _ARTICLE.search(heading)
-    return f"{stem}#{match.group(1)}" if match else None
+        return [stem]
+    number = article_number((hit.citation.heading or "").rsplit(" › ", 1)[-1])
+    found = [f"{stem}#{number}"] if number else []
+    if not anchors:
+        return found
+    text = " ".join(hit.text.split())
+    return found + [
+        unit for unit, anchor in anchors if unit.startswith(f"{stem}#") and anchor in text
+    ]
 
 
-def ranked_units(hits: list[Hit], article_units: bool) -> list[str]:
-    units = dict.fromkeys(u for h in hits if (u := unit_of(h, article_units)) is not None)
+def ranked_units(hits: list[Hit], article_units: bool, anchors=()) -> list[str]:
+    units = dict.fromkeys(u for h in hits for u in units_of(h, article_units, anchors))
     return list(units)[:CUTOFF]
+
+
+def normalised_anchors(anchors) -> tuple[tuple[str, str], ...]:
+    """Anchor texts as the collection stores text (normalised, spaces collapsed)."""
+    return tuple((unit, " ".join(normalize_text(text).split())) for unit, text in anchors)
 
 
 def build_store(setting: Setting, embedder: Embedder, chunker: Chunker, folder: Path):
@@ -101,9 +114,12 @@ def evaluate(
                         store, question.text, CANDIDATES, mode=variant.mode, fusion=variant.fusion
                     )
                     relevant = frozenset(canonical.get(u, u) for u in question.relevant)
-                    ranked = ranked_units(found.results, setting.article_units)
+                    anchors = normalised_anchors(question.anchors)
+                    ranked = ranked_units(found.results, setting.article_units, anchors)
                     per_half[question.half].append(
-                        score(ranked, relevant, lang_of, setting.question_lang)
+                        score(
+                            ranked, relevant, lang_of, setting.question_lang, setting.any_relevant
+                        )
                     )
                 for half, scores in per_half.items():
                     results.append(

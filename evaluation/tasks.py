@@ -35,9 +35,15 @@ class Question:
     id: str
     text: str
     relevant: frozenset[str]
+    # (unit, text): a hit whose passage contains the text counts for that unit too (a
+    # chunk of an article that its heading does not name)
+    anchors: tuple[tuple[str, str], ...] = ()
+    fixed_half: str | None = None  # a set not to be split (legal-dev: all reported)
 
     @property
     def half(self) -> str:
+        if self.fixed_half:
+            return self.fixed_half
         return "dev" if int(hashlib.sha1(self.id.encode()).hexdigest(), 16) % 2 == 0 else "test"
 
 
@@ -49,6 +55,7 @@ class Setting:
     passages: tuple[Passage, ...]
     questions: tuple[Question, ...]
     article_units: bool = False  # units are "file#article", read from hit headings
+    any_relevant: bool = False  # a question is answered by any of its relevant units
     notes: tuple[str, ...] = field(default=())
     question_lang: str | None = None  # set where the reader metrics are measured
 
@@ -361,10 +368,145 @@ def legal_questions(corpora: Path, quick: bool) -> list[Setting]:
     ]
 
 
+# --- legal-dev: 60 checked kk/ru/en questions over nine law files and two distractors ------
+LEGAL_DEV = "eval/legal-dev"
+
+
+def legal_dev(corpora: Path, quick: bool) -> list[Setting]:
+    """The questions of eval/legal-dev against its eleven files, ingested whole; a hit
+    counts for a gold article when it comes from that file and its heading names the
+    article or its text holds the gold's verbatim passage (the set's README). Every
+    question is reported (it is a development set: never tuned on alone)."""
+    folder = corpora / LEGAL_DEV
+    rows = [json.loads(line) for line in (folder / "questions.jsonl").read_text().splitlines()]
+    files = sorted({gold["file"] for row in rows for gold in row["gold"]})
+    files += [f for f in LEGAL_DEV_DISTRACTORS if f not in files]
+    passages = tuple(
+        Passage(Path(f).stem, (corpora / f).read_text("utf-8"), Path(f).stem.replace("_", " "))
+        for f in files
+    )
+
+    def question(row: dict) -> Question:
+        units = [(f"{Path(g['file']).stem}#{g['article']}", g["must_contain"]) for g in row["gold"]]
+        return Question(
+            row["id"],
+            row["question"],
+            frozenset(unit for unit, _ in units),
+            anchors=tuple(units),
+            fixed_half="test",
+        )
+
+    def setting(name: str, chosen: list[dict], lang: str | None = None) -> Setting:
+        return Setting(
+            "legal-dev",
+            name,
+            "legal-dev",
+            passages,
+            tuple(question(row) for row in chosen),
+            article_units=True,
+            any_relevant=True,
+            notes=("the English Constitution (two texts) is the only English: a distractor",),
+            question_lang=lang,
+        )
+
+    by_lang = {lang: [r for r in rows if r["lang"] == lang] for lang in ("en", "kk", "ru")}
+    return [
+        setting("all", rows),
+        setting("cross-lingual", [r for r in rows if r["cross_lingual"]]),
+        *(setting(f"{lang}→", chosen, lang) for lang, chosen in by_lang.items()),
+    ]
+
+
+# --- legal-refs: questions that cite an article by number and code, in the usual forms ------
+# per law file: how a reader cites its article N, in Russian, Kazakh and English
+CITED_AS = {
+    "code_of_administrative_offenses": (
+        "статья {n} КоАП", "ст. {n} КоАП РК",
+        "что говорит статья {n} Кодекса об административных правонарушениях",
+        "Әкімшілік құқық бұзушылық туралы кодекстің {n}-бабы",
+        "Article {n} of the Code of Administrative Offences",
+        "art. {n} administrative offenses code",
+    ),
+    "criminal_code": (
+        "ст. {n} УК РК", "статья {n} Уголовного кодекса", "Қылмыстық кодекстің {n}-бабы",
+        "Қылмыстық кодекс, {n}-бап", "Article {n} of the Criminal Code",
+    ),
+    "labor_code": (
+        "ст. {n} ТК РК", "статья {n} Трудового кодекса", "Еңбек кодексінің {n}-бабы",
+        "Article {n} of the Labour Code", "Labor Code art {n}",
+    ),
+    "code_on_marriage_and_family": (
+        "статья {n} Кодекса о браке и семье", "ст. {n} КоБС",
+        "Неке және отбасы туралы кодекстің {n}-бабы",
+        "Article {n} of the Code on Marriage and Family",
+    ),
+    "law_on_military_service": (
+        "статья {n} Закона о воинской службе", "Әскери қызмет туралы заңның {n}-бабы",
+        "Article {n} of the Law on Military Service",
+    ),
+    "law_on_personal_data_protection": (
+        "статья {n} Закона о персональных данных", "Дербес деректер туралы заңның {n}-бабы",
+        "Article {n} of the Law on Personal Data",
+    ),
+    "law_on_consumer_protection": (
+        "ст. {n} Закона о защите прав потребителей",
+        "Тұтынушылардың құқықтарын қорғау туралы заңның {n}-бабы",
+        "Article {n} of the Law on Consumer Protection",
+    ),
+}  # fmt: skip
+REFERENCES_PER_LAW = 48
+_HEADING = re.compile(r"^\s*(?:Статья (\d+(?:-\d+)*)\.|(\d+(?:-\d+)*)-бап\.)", re.MULTILINE)
+
+
+def legal_refs(corpora: Path, quick: bool) -> list[Setting]:
+    """References to articles of the laws of legal-dev and the Labour Code, in the forms
+    of ``CITED_AS`` (Russian, Kazakh and English, abbreviations and full names, mixed),
+    each answered by that article (in either language version of a law that has two);
+    and references to articles past each law's last, which must find nothing first."""
+    laws = corpora / "legal" / "kz_laws_ru_kk"
+    passages = list(legal_dev(corpora, quick)[0].passages)
+    labour = laws / "labor_code.txt"
+    passages.append(Passage(labour.stem, labour.read_text("utf-8"), "labor code"))
+    versions = {p.unit.removesuffix("_kz"): [] for p in passages}
+    for passage in passages:
+        versions[passage.unit.removesuffix("_kz")].append(passage)
+    questions = []
+    for stem, forms in CITED_AS.items():
+        numbers = sorted(
+            {a or b for p in versions[stem] for a, b in _HEADING.findall(p.text)},
+            key=lambda n: tuple(int(x) for x in n.split("-")),
+        )
+        chosen = _sample(numbers, 12 if quick else REFERENCES_PER_LAW, f"refs-{stem}")
+        for i, number in enumerate(chosen):
+            form = forms[i % len(forms)]
+            relevant = frozenset(f"{p.unit}#{number}" for p in versions[stem])
+            questions.append(Question(f"{stem}-{number}", form.format(n=number), relevant))
+    return [
+        Setting(
+            "legal-refs",
+            "cited article",
+            "legal-refs",
+            tuple(passages),
+            tuple(questions),
+            article_units=True,
+            any_relevant=True,
+            notes=(f"{len(questions)} references to {len(CITED_AS)} laws, forms mixed",),
+        )
+    ]
+
+
+LEGAL_DEV_DISTRACTORS = (
+    "legal/constitution_kk_ru_en/constitution_en__Dumi7417-oll-1.txt",
+    "legal/constitution_kk_ru_en/constitution_kk__akerkeittt-constitution_ai.txt",
+)
+
+
 TASKS: dict[str, Callable[[Path, bool], list[Setting]]] = {
     "xquad": xquad,
     "kazqad": kazqad,
     "law-titles": law_titles,
     "tatoeba": tatoeba,
     "legalrag": legal_questions,
+    "legal-dev": legal_dev,
+    "legal-refs": legal_refs,
 }

@@ -660,6 +660,11 @@ class Catalog:
         )
         return [_document(r) for r in rows]
 
+    def titles(self) -> list[tuple[int, str, str, str]]:
+        """(id, title, file name, language) of every document, lightly (no passage counts)."""
+        rows = self.query("SELECT id, title, filename, language FROM documents ORDER BY id")
+        return [tuple(r) for r in rows]
+
     def documents_of_work(self, work: str, db=None) -> list[int]:
         """The ids of a work's documents (its language versions)."""
         rows = self.query("SELECT id FROM documents WHERE work = ? ORDER BY id", (work,), db)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -37,6 +37,7 @@ from .catalog import ChunkRecord, DocumentRecord
 from .indexes import Indexes
 from .lexicon import translate
 from .parallel import Version, versions
+from .references import Reference, cited
 from .store import Store
 
 Mode = Literal["hybrid", "dense", "keyword"]
@@ -88,6 +89,7 @@ class SearchResult:
     mode: Mode
     took_ms: float
     results: list[Hit]
+    references: list[Reference] = field(default_factory=list)  # articles the query cites
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,8 @@ class Fusion:
     foreign_penalty: float = 4.0  # per standard deviation short of the bar
     chance_margin: float = 0.25  # standard deviations above the expected best of chance
     language_bonus: float = 0.25  # added to passages in the query's language
+    # … except a passage within this of the best in the query's language (None: none is)
+    own_margin: float | None = None
     # calibrated: weight of the document's best passages in each passage's score (first the
     # law, then the article)
     document_weight: float = 0.0
@@ -269,7 +273,7 @@ def calibrated(
         return {}
     unit = indexes.background.scale(vector, query_lang)[1]
     total = sum(indexes.background.count(lang) for lang in indexes.background.languages())
-    scores: dict[int, float] = {}
+    placed_of: dict[str, tuple[list[int], np.ndarray, np.ndarray]] = {}
     for lang, fused in fused_by_language.items():
         if not fused:
             continue
@@ -280,12 +284,20 @@ def calibrated(
         level = (cosines - mean) / unit
         stretch = level.std() / order.std() if order.std() > 0 else 0.0
         placed = level.mean() + (order - order.mean()) * stretch if stretch else level
-        if lang == query_lang and counts[lang] >= MIN_PASSAGES:
+        placed_of[lang] = (ids, placed, (cosines - mean) / spread)
+    own = query_lang in placed_of and counts[query_lang] >= MIN_PASSAGES
+    best_own = placed_of[query_lang][1].max() if own else None
+    scores: dict[int, float] = {}
+    for lang, (ids, placed, z) in placed_of.items():
+        if lang == query_lang and own:
             placed = placed + fusion.language_bonus
         else:  # a handful of passages is judged against the whole collection's chance
             drawn_from = counts[lang] if counts[lang] >= MIN_PASSAGES else total
             chance = math.sqrt(2 * math.log(max(drawn_from, 2))) + fusion.chance_margin
-            shortfall = np.maximum(0.0, chance - (cosines - mean) / spread)
+            shortfall = np.maximum(0.0, chance - z)
+            if fusion.own_margin is not None:  # as good as the reader's own: no penalty
+                near = placed >= best_own - fusion.own_margin if own else True
+                shortfall = np.where(near, 0.0, shortfall)
             placed = placed - fusion.foreign_penalty * shortfall
         scores.update(zip(ids, placed.tolist(), strict=True))
     return scores
@@ -412,6 +424,15 @@ def rank(
     return sorted(fused.items(), key=lambda item: -item[1])[:k]
 
 
+def cited_first(matches: Ranking, cited: list[int]) -> Ranking:
+    """The passages of the articles the query cites, first (index/references.py)."""
+    if not cited:
+        return matches
+    top = max((score for _, score in matches), default=0.0)
+    first = [(chunk_id, top + len(cited) - n) for n, chunk_id in enumerate(cited)]
+    return first + [match for match in matches if match[0] not in set(cited)]
+
+
 def primary_version(
     found: Version, others: list[Version], query_lang: str, filters: Filters
 ) -> tuple[Version, list[Version]]:
@@ -453,6 +474,8 @@ def search(
         # room for versions of the top results, which are shown as one result each
         room = k + 2 * min(k, 10)
         matches = rank(store, indexes, text, query_lang, vector, room, filters, mode, fusion)
+        references = cited(store.catalog, text, query_lang)
+        matches = cited_first(matches, [i for r in references for i in r.chunk_ids])
         chunks = store.catalog.chunks_by_id([chunk_id for chunk_id, _ in matches])
         documents = store.catalog.documents_by_id(
             list({chunk.document_id for chunk in chunks.values()})
@@ -467,6 +490,8 @@ def search(
             break
         if chunk is None or chunk_id in shown:  # deleted meanwhile, or shown as a version
             continue
+        if filters and not _passes(chunk, documents[chunk.document_id], filters):
+            continue  # a cited article outside the filters
         primary, others = primary_version(
             (chunk, documents[chunk.document_id]), linked.get(chunk_id, []), query_lang, filters
         )
@@ -487,5 +512,10 @@ def search(
         )
     took_ms = round((time.perf_counter() - started) * 1000, 2)
     return SearchResult(
-        query=query, query_lang=query_lang, mode=mode, took_ms=took_ms, results=hits
+        query=query,
+        query_lang=query_lang,
+        mode=mode,
+        took_ms=took_ms,
+        results=hits,
+        references=references,
     )

@@ -384,6 +384,8 @@ def search(query, k, citations, lang, doc_id, doc_type, mode, as_json, server, d
     if as_json:
         click.echo(result.model_dump_json())
         return
+    for cited in result.references:
+        click.echo(f"{cited.note}{': first below' if cited.found else ''}.", err=True)
     if not result.results:
         click.echo("No passages found.")
     for hit in result.results:

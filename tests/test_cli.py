@@ -25,9 +25,7 @@ KOSHQON = Path(sys.executable).with_name("koshqon")
 def run(settings):
     """Run `koshqon ARGS` with the test's data directory and the session's model cache."""
 
-    def run(
-        *args: str, background: bool = False, models_dir: Path = settings.models_dir, env=None
-    ):
+    def run(*args: str, background: bool = False, models_dir: Path = settings.models_dir, env=None):
         env = {
             "PATH": "/usr/bin:/bin",
             "HOME": str(settings.data_dir.parent),

@@ -90,12 +90,25 @@ class AskResponse(Model):
     took_ms: float
 
 
+class CitedArticle(Model):
+    """An article the query cites by number and code or law ("статья 517 КоАП")."""
+
+    article: str
+    code: str = Field(description="The code or law, in English: the Labour Code.")
+    found: bool = Field(description="Whether the collection holds it; if so it is ranked first.")
+    note: str = Field(description="What was found, in words.")
+
+
 class SearchResponse(Model):
     query: str
     query_lang: str = Field(description="Detected language of the query: kk, ru, en or und.")
     mode: Mode = Field(description="hybrid, dense or keyword: how passages were ranked.")
     took_ms: float
     results: list[SearchHit]
+    references: list[CitedArticle] = Field(
+        description="Articles the query cites by number and code or law: found ones come "
+        "first in the results, in the reader's language version when there is one."
+    )
 
 
 class Document(Model):

@@ -121,7 +121,8 @@ def search_page(
             context["answer"] = ask_api(koshqon, question).model_dump()
         elif q.strip():
             query = Search(q=q, k=RESULTS_SHOWN, lang=lang, mode=mode)
-            context["results"] = search_api(koshqon, query).model_dump()["results"]
+            found = search_api(koshqon, query).model_dump()
+            context["results"], context["references"] = found["results"], found["references"]
             given = {name: value for name, value in asdict(query).items() if value}
             context["citations"] = "/search/citations?" + urlencode(given, doseq=True)
         else:
