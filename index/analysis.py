@@ -29,14 +29,14 @@ from .kazakh_stemmer import stem as stem_kazakh
 from .stopwords import STOPWORDS
 
 # Bump when the terms produced for a text change: stored terms are then recomputed.
-ANALYZER_VERSION = "2"
+ANALYZER_VERSION = "3"
 
 _WORD = re.compile(r"\w+")
 _KAZAKH_FOLD = str.maketrans("әғқңөұүһі", "агкноуухи")
 _SNOWBALL = {"ru": Stemmer.Stemmer("russian"), "en": Stemmer.Stemmer("english")}
 _NUMBER = r"(\d+(?:-\d+)?)"
 _ARTICLE_REFERENCES = re.compile(
-    rf"(?:\bст\.|\bстат(?:ья|ьи|ье|ью|ьей|ей|ьям|ьями|ьях)|\barticles?|\bart\.)\s*{_NUMBER}"
+    rf"(?:\bст\.?|\bстат(?:ья|ьи|ье|ью|ьей|ей|ьям|ьями|ьях)|\barticles?|\barts?\.?)\s*{_NUMBER}"
     rf"|{_NUMBER}-(?:бап|баб)",
     re.IGNORECASE,
 )

@@ -60,6 +60,8 @@ def test_partitions_score_on_the_whole_collections_statistics():
         ("по ст. 7-1 ГК", "ru", ["ст", "7", "1", "гражданск", "кодекс", "art:7-1"]),
         ("49-бабында", "kk", ["49", analyze("бабында", "kk")[0], "art:49"]),
         ("Article 10", "en", ["articl", "10", "art:10"]),
+        ("Labor Code art 80", "en", ["labor", "code", "art", "80", "art:80"]),  # no dot
+        ("ст 26 ТК", "ru", ["ст", "26", "трудов", "кодекс", "art:26"]),
     ],
 )
 def test_analysis_stems_by_language_and_folds_spellings(text, lang, expected):
