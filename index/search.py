@@ -167,8 +167,11 @@ class Fusion:
     foreign_penalty: float = 4.0  # per standard deviation short of the bar
     chance_margin: float = 0.25  # standard deviations above the expected best of chance
     language_bonus: float = 0.25  # added to passages in the query's language
-    # … except a passage within this of the best in the query's language (None: none is)
-    own_margin: float | None = None
+    # … and it applies in full only when the query's language holds a passage this many
+    # standard deviations above that language's own bar of chance, in proportion below it:
+    # when the reader's language has nothing on the subject, the answer in another
+    # language is not pushed under its unrelated passages (None: always in full)
+    own_gate: float | None = 1.0
     # calibrated: weight of the document's best passages in each passage's score (first the
     # law, then the article)
     document_weight: float = 0.0
@@ -264,7 +267,15 @@ def calibrated(
     standard deviations above their mean, and a passage short of that bar plus
     ``chance_margin`` loses ``foreign_penalty`` for each deviation it lacks. A Russian
     article that answers an English question clears it; the best of unrelated Russian
-    passages does not. The query's language gets ``language_bonus`` at equal relevance.
+    passages does not. That penalty keeps unrelated passages of other languages below the
+    reader's own only when the reader's language has an answer to rank first: it applies in
+    full when the query's language holds a passage ``own_gate`` deviations above its own
+    bar of chance, in proportion below that, and not at all when that language holds
+    nothing on the subject, where a law in another language is the answer itself and a
+    cross-lingual match (a lower cosine than a same-language one) would otherwise fall
+    under the bar (issue 23: held-out questions answered by Russian laws went from .52 to
+    .17 with the penalty always on). The query's language gets ``language_bonus`` at
+    equal relevance.
     A language with only a handful of passages (a stray Russian paragraph in a Kazakh
     library) has no background of its own: its passages must clear the bar of the whole
     collection, in the query's language too, or they would head every list."""
@@ -286,7 +297,13 @@ def calibrated(
         placed = level.mean() + (order - order.mean()) * stretch if stretch else level
         placed_of[lang] = (ids, placed, (cosines - mean) / spread)
     own = query_lang in placed_of and counts[query_lang] >= MIN_PASSAGES
-    best_own = placed_of[query_lang][1].max() if own else None
+    gate = 1.0
+    if fusion.own_gate is not None:
+        if own:
+            bar = math.sqrt(2 * math.log(max(counts[query_lang], 2)))
+            gate = float(np.clip((placed_of[query_lang][2].max() - bar) / fusion.own_gate, 0, 1))
+        else:
+            gate = 0.0
     scores: dict[int, float] = {}
     for lang, (ids, placed, z) in placed_of.items():
         if lang == query_lang and own:
@@ -295,10 +312,7 @@ def calibrated(
             drawn_from = counts[lang] if counts[lang] >= MIN_PASSAGES else total
             chance = math.sqrt(2 * math.log(max(drawn_from, 2))) + fusion.chance_margin
             shortfall = np.maximum(0.0, chance - z)
-            if fusion.own_margin is not None:  # as good as the reader's own: no penalty
-                near = placed >= best_own - fusion.own_margin if own else True
-                shortfall = np.where(near, 0.0, shortfall)
-            placed = placed - fusion.foreign_penalty * shortfall
+            placed = placed - gate * fusion.foreign_penalty * shortfall
         scores.update(zip(ids, placed.tolist(), strict=True))
     return scores
 
