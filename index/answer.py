@@ -38,13 +38,31 @@ from .store import Store
 Status = Literal["answered", "not_found"]
 
 # A sentence ends at . ! ? … followed by space and a capital, digit or quote, or at a line
-# break; not after a single letter ("А. Байтұрсынұлы") or a common abbreviation.
-_END = re.compile(r"(?<=[.!?…])\s+(?=[\"«“(\[0-9A-ZА-ЯЁӘҒҚҢӨҰҮҺІ])|\n+")
+# break that ends it (_breaks_sentence); not after a single letter ("А. Байтұрсынұлы") or a
+# common abbreviation.
+_END = re.compile(r"(?<=[.!?…])[ \t]+(?=[\"«“(\[0-9A-ZА-ЯЁӘҒҚҢӨҰҮҺІ])|\n\s*")
+_LIST_ITEM = re.compile(r"[-•–—*]\s|\d+(?:[.)]|-\w+\))\s|[a-zа-яәғқңөұүһі]\)\s")
+SHORT_LINE = 50  # characters: a line this short that ends without a closer is a title
 _ABBREVIATION = re.compile(
     r"(?:\b\w|\bст|\bп|\bпп|\bг|\bгг|\bт\.е|\bт\.д|\bт\.п|\bим|\bрис|\bсм|\bстр|\bтел|\bтг"
     r"|\bжж|\be\.g|\bi\.e|\betc|\bMr|\bDr|\bNo|\bArt|\bvs|\bPh\.D)\.$",
     re.IGNORECASE,
 )
+# "Who/what is X": the answer is X's definition, not what else is said about X
+_ASKS_DEFINITION = re.compile(
+    r"^\s*(?:who|what)\s+(?:is|are|was|were)\b|что\s+(?:такое|означает)|кто\s+так(?:ой|ая|ие)"
+    r"|дегеніміз|деген(?:\s+(?:кім|не))|(?:кім|не)\s+деген|\bкімдер\b",
+    re.IGNORECASE,
+)
+_DEFINES = re.compile(
+    r"\b(?:is|are)\s+(?:a|an|the|any)\b|\s[–—-]\s|\bэто\b|понима(?:ется|ются)|является"
+    r"|признается|болып\s+табыл|дегеніміз|\bдеп\b",
+    re.IGNORECASE,
+)
+# "How many …", "in 2023": a sentence without a number, or without the year asked about,
+# does not answer (an answer about kandas in general is not their number in 2023)
+_ASKS_COUNT = re.compile(r"\bhow\s+(?:many|much)\b|\bсколько\b|\bқанша\b|\bнеше\b", re.I)
+_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
 MIN_SENTENCE_CHARS = 20
 SENTENCE_CLOSERS = ".!?…;:)»\"”'"
 TITLE_WORDS = 15
@@ -68,6 +86,9 @@ class Answering:
     # the background of its language, which raw cosines cannot tell (0 in other modes)
     search_weight: float = 0.0
     duplicate: float = 0.93  # cosine above which two sentences say the same thing
+    # added, for "who/what is X", to a sentence that defines: "X is a …", "X – это …", the
+    # first sentence under a heading that names X (a glossary's entry)
+    definition_bonus: float = 0.03
 
     @staticmethod
     def for_model(model_id: str) -> Answering:
@@ -116,9 +137,13 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     characters, trimmed of surrounding space."""
     spans, start = [], 0
     for match in _END.finditer(text):
-        if "\n" in match.group() or not _ABBREVIATION.search(text[start : match.start()]):
-            spans.append((start, match.start()))
-            start = match.end()
+        if "\n" in match.group():
+            if not _breaks_sentence(text, match):
+                continue
+        elif _ABBREVIATION.search(text[start : match.start()]):
+            continue
+        spans.append((start, match.start()))
+        start = match.end()
     spans.append((start, len(text)))
     trimmed = []
     for begin, end in spans:
@@ -129,6 +154,21 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         if len(sentence) >= MIN_SENTENCE_CHARS and not _not_a_sentence(sentence):
             trimmed.append((begin + left, begin + right))
     return trimmed
+
+
+def _breaks_sentence(text: str, match: re.Match) -> bool:
+    """Whether a line break ends a sentence. A PDF breaks its lines inside sentences ("на
+    территории\nРеспублики Казахстан"); a break ends one after a blank line, after closing
+    punctuation, after a heading or a short title line, or before a list item."""
+    line = text[text.rfind("\n", 0, match.start()) + 1 : match.start()].strip()
+    return (
+        match.group().count("\n") > 1
+        or not line
+        or line[-1] in SENTENCE_CLOSERS
+        or len(line) < SHORT_LINE
+        or parse_heading(line) is not None
+        or _LIST_ITEM.match(text, match.end()) is not None
+    )
 
 
 def _not_a_sentence(line: str) -> bool:
@@ -183,13 +223,19 @@ def compose(
     asked_in = asked_in or detect_language(normalize_text(question))
     own = [hit.lang == asked_in for hit, _, _ in candidates]
     across = settings.other_language_bonus * (not any(own))
+    defining = settings.definition_bonus * bool(_ASKS_DEFINITION.search(question))
     scores = np.array(
         [
             float(vector @ query)
             + settings.rank_bonus / hit.rank
             + settings.search_weight * hit.score
             + (settings.language_bonus if in_own else across)
-            for vector, (hit, _, _), in_own in zip(vectors, candidates, own, strict=True)
+            + (defining if defining and defines(text, hit, question) else 0.0)
+            if can_answer(question, text, hit)
+            else -1.0
+            for vector, text, (hit, _, _), in_own in zip(
+                vectors, texts, candidates, own, strict=True
+            )
         ]
     )
     best = float(scores.max())
@@ -206,16 +252,40 @@ def compose(
             chosen[chosen.index(same)] = i
     chosen.sort(key=lambda i: (candidates[i][0].rank, candidates[i][1]))
     citations = []
-    for marker, i in enumerate(chosen, start=1):
+    markers: dict[tuple[int, str], int] = {}  # one marker per source, however many sentences
+    for i in chosen:
         hit, start, end = candidates[i]
+        marker = markers.setdefault(
+            (hit.citation.document_id, hit.citation.label), len(markers) + 1
+        )
         offset = hit.citation.char_start
         citations.append(
             Supported(
                 marker, hit, texts[i], offset + start, offset + end, round(float(scores[i]), 4)
             )
         )
-    text = " ".join(f"{c.sentence} [{c.marker}]" for c in citations)
+    # a sentence broken across a PDF's lines reads as one line
+    text = " ".join(f"{' '.join(c.sentence.split())} [{c.marker}]" for c in citations)
     return Answer(question, "answered", text, citations, evidence, best, _ms(started))
+
+
+def can_answer(question: str, sentence: str, hit: Hit) -> bool:
+    """A "how many" question needs a number, and a year the question names must be in the
+    sentence or its passage."""
+    if _ASKS_COUNT.search(question) and not any(ch.isdigit() for ch in sentence):
+        return False
+    return all(year in hit.text for year in _YEAR.findall(question))
+
+
+def defines(sentence: str, hit: Hit, question: str) -> bool:
+    """The sentence reads as a definition, or is the first under a heading that names a
+    word of the question (a glossary's entry)."""
+    if _DEFINES.search(sentence):
+        return True
+    heading = (hit.citation.heading or "").rsplit(" › ", 1)[-1].lower()
+    words = {w[:5] for w in re.findall(r"\w{4,}", question.lower())}
+    named = any(w[:5] in words for w in re.findall(r"\w{4,}", heading))
+    return named and hit.text.lstrip().find(sentence) <= len(heading) + 80
 
 
 def in_context(sentence: str, hit: Hit) -> str:

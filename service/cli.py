@@ -431,10 +431,13 @@ def ask(question, k, lang, doc_id, doc_type, mode, as_json, server, data_dir) ->
         click.echo("Not found: the collection holds nothing close enough to answer this.")
         return
     click.echo(textwrap.fill(result.answer, 96) + "\n")
-    for cited in result.citations:
-        ocr = f" ({ocr_note(cited.citation)})" if cited.citation.ocr else ""
-        click.secho(f"[{cited.marker}] {cited.citation.label}{ocr}", bold=True)
-        click.echo(textwrap.indent(textwrap.fill(cited.sentence, 92), "    "))
+    listed = set()
+    for cited in result.citations:  # each source once, with the sentences taken from it
+        if cited.marker not in listed:
+            listed.add(cited.marker)
+            ocr = f" ({ocr_note(cited.citation)})" if cited.citation.ocr else ""
+            click.secho(f"[{cited.marker}] {cited.citation.label}{ocr}", bold=True)
+        click.echo(textwrap.indent(textwrap.fill(" ".join(cited.sentence.split()), 92), "    "))
 
 
 @cli.command()

@@ -66,16 +66,15 @@ def marked(
 
 
 def linked_markers(answer: str, citations: list[dict]) -> Markup:
-    """The answer with each marker [n] a link to the sentence it cites, in its document."""
-    hrefs = {
-        c["marker"]: view_url(
-            c["citation"]["document_id"], c["chunk_id"], c["char_start"], c["char_end"]
-        )
+    """The answer with each marker [n] a link to the sentence it follows, in its document
+    (sentences of one source share its marker; the answer holds them in citation order)."""
+    hrefs = iter(
+        view_url(c["citation"]["document_id"], c["chunk_id"], c["char_start"], c["char_end"])
         for c in citations
-    }
+    )
 
     def link(match: re.Match) -> str:
-        href = hrefs.get(int(match[1]))
+        href = next(hrefs, None)
         return f'<a class="marker" href="{escape(href)}">{match[0]}</a>' if href else match[0]
 
     return Markup(MARKER.sub(link, str(escape(answer))))
