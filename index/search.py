@@ -25,6 +25,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Literal
+from weakref import WeakKeyDictionary
 
 import numpy as np
 
@@ -34,6 +35,7 @@ from ingest.normalize import normalize_text
 from .analysis import analyze
 from .calibration import MIN_PASSAGES
 from .catalog import ChunkRecord, DocumentRecord
+from .chance import ChanceBar
 from .indexes import Indexes
 from .lexicon import translate
 from .parallel import Version, versions
@@ -90,6 +92,9 @@ class SearchResult:
     took_ms: float
     results: list[Hit]
     references: list[Reference] = field(default_factory=list)  # articles the query cites
+    # the closest passage is no closer than those of questions the collection cannot be
+    # about (index/chance.py); the closest passages are still the results
+    no_match: bool = False
 
 
 @dataclass(frozen=True)
@@ -483,7 +488,8 @@ def search(
     vector = None if mode == "keyword" else embedder.embed([text], "query")[0]
     with store.reading() as indexes:  # passages read before any write can remove them
         if vector is not None and indexes.generation != generation.number:
-            vector = store.embedder.embed([text], "query")[0]  # it moved meanwhile: its model
+            embedder = store.embedder  # it moved meanwhile: its model
+            vector = embedder.embed([text], "query")[0]
         query_lang = query_language(text, indexes)
         # room for versions of the top results, which are shown as one result each
         room = k + 2 * min(k, 10)
@@ -495,6 +501,9 @@ def search(
             list({chunk.document_id for chunk in chunks.values()})
         )
         linked = versions(store.catalog, list(chunks))
+        no_match = vector is not None and nothing_close(
+            store, embedder, indexes, text, vector, chunks
+        )
     hits: list[Hit] = []
     matches = doubtful_last(matches, chunks, documents)
     shown: set[int] = set()
@@ -532,4 +541,39 @@ def search(
         took_ms=took_ms,
         results=hits,
         references=references,
+        no_match=no_match,
     )
+
+
+_BARS: WeakKeyDictionary[Store, ChanceBar] = WeakKeyDictionary()
+
+
+def nothing_close(
+    store: Store,
+    embedder,
+    indexes: Indexes,
+    text: str,
+    vector: np.ndarray,
+    chunks: dict[int, ChunkRecord],
+) -> bool:
+    """Whether the closest of the passages found is below the collection's bar of chance
+    for this model (index/chance.py)."""
+    bar = _BARS.get(store)
+    if bar is None or bar.embedder is not embedder:
+        bar = _BARS[store] = ChanceBar(embedder)
+    bars = bar.bars(indexes)
+    if bars is None:
+        return False
+    known = any(
+        partition.keywords.document_frequency(term)
+        for lang, partition in indexes.partitions.items()
+        for term in analyze(text, lang)
+    )
+    level = bars[0] if known else bars[1]
+    rows: dict[str, list[int]] = defaultdict(list)
+    for chunk_id, chunk in chunks.items():
+        if chunk is not None and chunk.lang in indexes.partitions:
+            rows[chunk.lang].append(chunk_id)
+    cosines = [indexes.vectors_of(lang, ids) @ vector for lang, ids in rows.items()]
+    closest = max((float(c.max()) for c in cosines if len(c)), default=None)
+    return closest is not None and closest < level

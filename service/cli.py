@@ -388,6 +388,8 @@ def search(query, k, citations, lang, doc_id, doc_type, mode, as_json, server, d
         click.echo(f"{cited.note}{': first below' if cited.found else ''}.", err=True)
     if not result.results:
         click.echo("No passages found.")
+    elif result.no_match:
+        click.echo("Nothing found that matches. The closest passages:", err=True)
     for hit in result.results:
         click.secho(f"{hit.rank}. {hit.citation.label}", bold=True)
         place = " · ".join(

@@ -66,7 +66,16 @@ def test_each_search_mode_can_be_asked_for(client):
 def test_search_response_has_the_documented_shape(client):
     upload(client, GLOSSARY_KK, title="Көші-қон сөздігі")
     body = client.get("/search", params={"q": "Who are kandas?", "k": 3}).json()
-    assert set(body) == {"query", "query_lang", "mode", "took_ms", "results"}
+    assert set(body) == {
+        "query",
+        "query_lang",
+        "mode",
+        "took_ms",
+        "results",
+        "references",
+        "no_match",
+    }
+    assert (body["references"], body["no_match"]) == ([], False)
     assert (body["query"], body["query_lang"], body["mode"]) == ("Who are kandas?", "en", "hybrid")
     hit = body["results"][0]
     assert set(hit) == {"rank", "score", "chunk_id", "text", "lang", "citation", "parallel"}

@@ -58,6 +58,22 @@ def test_a_kazakh_word_brings_no_filler_from_other_languages(library):
             assert any(w in hit["text"].lower() for w in ("регистрац", "registration")), hit
 
 
+@pytest.mark.parametrize("query", ["zzzzqqq", "рецепт борща"])
+def test_a_query_nothing_matches_says_so_and_still_shows_the_closest(library, query):
+    body = library.get("/search", params={"q": query}).json()
+    assert body["no_match"] is True
+    assert body["results"]  # the closest passages, below the line that says so
+    page = library.get("/", params={"q": query}).text
+    assert '<p class="no-match">' in page
+
+
+@pytest.mark.parametrize(
+    "query", ["Who are kandas?", "внутренняя миграция", "ішкі көші-қон", "labour migrant rights"]
+)
+def test_a_query_on_the_collections_subject_is_not_flagged(library, query):
+    assert library.get("/search", params={"q": query}).json()["no_match"] is False
+
+
 def test_a_short_kazakh_word_without_kazakh_letters_is_kazakh(library):
     body = library.get("/search", params={"q": "кандастар"}).json()
     assert body["query_lang"] == "kk"

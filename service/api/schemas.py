@@ -109,6 +109,11 @@ class SearchResponse(Model):
         description="Articles the query cites by number and code or law: found ones come "
         "first in the results, in the reader's language version when there is one."
     )
+    no_match: bool = Field(
+        description="Nothing found: the closest passage is no closer to the query than "
+        "those of questions the collection cannot be about (weather, recipes, gibberish). "
+        "The closest passages are still the results."
+    )
 
 
 class Document(Model):
