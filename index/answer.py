@@ -14,8 +14,9 @@ on one subject, where everything is similar to the question. The passage's own h
 (how far it stands above its language's background) may add a little (``search_weight``).
 The best sentences are taken, skipping any that says again what a chosen one says (the
 same article in another language, a repeated definition), and put in order of passage,
-then of place in the document. When no sentence scores above ``min_score`` the answer is
-"not_found": unrelated text is worse than none. The bonuses and the threshold were chosen,
+then of place in the document. When no sentence scores above ``min_score``, or search finds nothing
+closer than chance (index/chance.py), the answer is "not_found": unrelated text is worse
+than none. The bonuses and the threshold were chosen,
 per built-in model, on the development halves of XQuAD and KazQAD (docs/answers.md).
 """
 
@@ -194,6 +195,8 @@ def answer(
     if mode != "hybrid":  # other modes' scores are on other scales
         settings = replace(settings, search_weight=0.0)
     found = search(store, question, settings.passages, filters, mode)
+    if found.no_match:  # nothing closer than chance: no sentence of it answers
+        return Answer(question, "not_found", "", [], found.results, 0.0, _ms(started))
     return compose(store, question, found.results, settings, started, found.query_lang)
 
 
