@@ -76,9 +76,8 @@ def main() -> None:
             seen.add(setting.corpus)
             store, _ = build_store(setting, embedder, chunker, Path(folder) / str(len(seen)))
             own = [q.text for q in setting.questions[:SEARCHED]]
-            lines.append(
-                f"| {setting.corpus.replace('|', '/')} | {rate(store, own):.3f} | {rate(store, off_topic):.3f} |"
-            )
+            name = setting.corpus.replace("|", "/")
+            lines.append(f"| {name} | {rate(store, own):.3f} | {rate(store, off_topic):.3f} |")
     minutes = (time.time() - started) / 60
     OUTPUT.write_text(
         '# Answers on the laws, and "nothing found"\n\n'
