@@ -116,6 +116,10 @@ SWEEP = [
         )
     ),
     Variant("calibrated, law first 0.3", "hybrid", LAW_FIRST),
+    # issue 23: the penalty only as far as the question's language has an answer
+    Variant("penalty always", "hybrid", PENALTY_ALWAYS),
+    Variant("no penalty, no bonus", "hybrid", Fusion(foreign_penalty=0, language_bonus=0)),
+    *(Variant(f"own gate {g}", "hybrid", Fusion(own_gate=g)) for g in (0.5, 1.0, 2.0)),
 ]
 
 
