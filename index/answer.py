@@ -14,10 +14,10 @@ on one subject, where everything is similar to the question. The passage's own h
 (how far it stands above its language's background) may add a little (``search_weight``).
 The best sentences are taken, skipping any that says again what a chosen one says (the
 same article in another language, a repeated definition), and put in order of passage,
-then of place in the document. When no sentence scores above ``min_score``, or search finds nothing
-closer than chance (index/chance.py), the answer is "not_found": unrelated text is worse
-than none. The bonuses and the threshold were chosen,
-per built-in model, on the development halves of XQuAD and KazQAD (docs/answers.md).
+then of place in the document. When no sentence scores above ``min_score``, or search
+finds nothing closer than chance (index/chance.py), the answer is "not_found": unrelated
+text is worse than none. The bonuses and the threshold were chosen, per built-in model,
+on the development halves of XQuAD and KazQAD (docs/answers.md).
 """
 
 from __future__ import annotations

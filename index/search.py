@@ -249,6 +249,12 @@ def language_groups(sizes: dict[str, int], query_lang: str) -> dict[str, list[st
     return groups
 
 
+def best_of_chance(passages: int) -> float:
+    """How many standard deviations above their mean the best of this many unrelated
+    passages stands, as expected: √(2 ln N)."""
+    return math.sqrt(2 * math.log(max(passages, 2)))
+
+
 def calibrated(
     indexes: Indexes,
     query_lang: str,
@@ -305,8 +311,8 @@ def calibrated(
     gate = 1.0
     if fusion.own_gate is not None:
         if own:
-            bar = math.sqrt(2 * math.log(max(counts[query_lang], 2)))
-            gate = float(np.clip((placed_of[query_lang][2].max() - bar) / fusion.own_gate, 0, 1))
+            above = placed_of[query_lang][2].max() - best_of_chance(counts[query_lang])
+            gate = float(np.clip(above / fusion.own_gate, 0, 1))
         else:
             gate = 0.0
     scores: dict[int, float] = {}
@@ -315,7 +321,7 @@ def calibrated(
             placed = placed + fusion.language_bonus
         else:  # a handful of passages is judged against the whole collection's chance
             drawn_from = counts[lang] if counts[lang] >= MIN_PASSAGES else total
-            chance = math.sqrt(2 * math.log(max(drawn_from, 2))) + fusion.chance_margin
+            chance = best_of_chance(drawn_from) + fusion.chance_margin
             shortfall = np.maximum(0.0, chance - z)
             placed = placed - gate * fusion.foreign_penalty * shortfall
         scores.update(zip(ids, placed.tolist(), strict=True))
@@ -486,10 +492,12 @@ def search(
     text = normalize_text(query)  # as passages were at ingest
     generation, embedder = store.model
     vector = None if mode == "keyword" else embedder.embed([text], "query")[0]
+    bar = None if vector is None else chance_bar(store, embedder)  # its first use embeds
     with store.reading() as indexes:  # passages read before any write can remove them
         if vector is not None and indexes.generation != generation.number:
             embedder = store.embedder  # it moved meanwhile: its model
             vector = embedder.embed([text], "query")[0]
+            bar = chance_bar(store, embedder)
         query_lang = query_language(text, indexes)
         # room for versions of the top results, which are shown as one result each
         room = k + 2 * min(k, 10)
@@ -501,9 +509,7 @@ def search(
             list({chunk.document_id for chunk in chunks.values()})
         )
         linked = versions(store.catalog, list(chunks))
-        no_match = vector is not None and nothing_close(
-            store, embedder, indexes, text, vector, chunks
-        )
+        no_match = bar is not None and nothing_close(bar, indexes, text, vector, chunks)
     hits: list[Hit] = []
     matches = doubtful_last(matches, chunks, documents)
     shown: set[int] = set()
@@ -548,19 +554,23 @@ def search(
 _BARS: WeakKeyDictionary[Store, ChanceBar] = WeakKeyDictionary()
 
 
+def chance_bar(store: Store, embedder) -> ChanceBar:
+    """The store's bar of chance for this model (index/chance.py), made on first use."""
+    bar = _BARS.get(store)
+    if bar is None or bar.embedder is not embedder:
+        bar = _BARS[store] = ChanceBar(embedder)
+    return bar
+
+
 def nothing_close(
-    store: Store,
-    embedder,
+    bar: ChanceBar,
     indexes: Indexes,
     text: str,
     vector: np.ndarray,
     chunks: dict[int, ChunkRecord],
 ) -> bool:
     """Whether the closest of the passages found is below the collection's bar of chance
-    for this model (index/chance.py)."""
-    bar = _BARS.get(store)
-    if bar is None or bar.embedder is not embedder:
-        bar = _BARS[store] = ChanceBar(embedder)
+    for this model."""
     bars = bar.bars(indexes)
     if bars is None:
         return False
