@@ -643,10 +643,10 @@ class Catalog:
         )
         return [ChunkRecord(**dict(r)) for r in rows]
 
-    def vectors_of(self, ids: list[int]) -> np.ndarray:
+    def vectors_of(self, ids: list[int], db=None) -> np.ndarray:
         """The stored vectors of these passages, in this order."""
         marks = placeholders(ids)
-        rows = self.query(f"SELECT id, vector FROM chunks WHERE id IN ({marks})", tuple(ids))
+        rows = self.query(f"SELECT id, vector FROM chunks WHERE id IN ({marks})", tuple(ids), db)
         found = {r[0]: np.frombuffer(r[1], dtype=np.float32) for r in rows}
         return np.stack([found[i] for i in ids])
 
@@ -702,10 +702,10 @@ class Catalog:
         rows = self.query(f"SELECT id, document_id FROM chunks WHERE id IN ({marks})", tuple(ids))
         return {r[0]: r[1] for r in rows}
 
-    def chunks_by_id(self, ids: list[int]) -> dict[int, ChunkRecord]:
+    def chunks_by_id(self, ids: list[int], db=None) -> dict[int, ChunkRecord]:
         marks = placeholders(ids)
         rows = (
-            self.query(f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE id IN ({marks})", tuple(ids))
+            self.query(f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE id IN ({marks})", tuple(ids), db)
             if ids
             else []
         )

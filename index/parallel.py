@@ -1,20 +1,31 @@
-"""Parallel versions: one text (a law, the Constitution) in Kazakh, Russian and English, its
-articles linked by number — "Статья 10" ↔ "10-бап" ↔ "Article 10".
+"""Parallel versions: one text (a law, the Constitution, a glossary) in Kazakh, Russian and
+English, its parts linked — "Статья 10" ↔ "10-бап" ↔ "Article 10", "Internal migration" ↔
+"Ішкі көші-қон" ↔ "Внутренняя миграция".
 
 Documents are versions of one text when they share a ``work`` key. The librarian can set it
-(metadata); service/core.py sets it when ``version_of`` finds that a new document in another
-language has mostly the same article numbers as one already there, and that for at least
-80% of them the same-numbered article is, of all, the closest in meaning (cosine of the
-articles' first passages). Article numbers alone would link any two laws of similar length.
-On the Constitution and four laws (ru, kk, en) true versions scored 0.95–1.00, other pairs
-of laws at most 0.44, and two of the project's sample texts on one subject, written as
-articles but not translations of each other, 0.67 (docs/parallel.md).
+(metadata); service/core.py sets it when ``version_of`` finds a version of a new document
+in another language:
 
-A passage inside an article then has, in each other version, the passage at the same place
-in the same article. An article is the longest run of passages under its heading: laws
-open with a table of contents that repeats every heading. These links are computed when a
-work's documents change (added, replaced, linked, unlinked) and stored in the catalog's
-``versions`` table, so a search reads them instead of comparing articles per hit.
+- a law (numbered articles): another document with mostly the same article numbers, where
+  for at least 80% of them the same-numbered article is, of all, the closest in meaning
+  (cosine of the articles' first passages). Article numbers alone would link any two laws
+  of similar length. On the Constitution and four laws (ru, kk, en) true versions scored
+  0.95–1.00, other pairs of laws at most 0.44, and two of the project's sample texts on one
+  subject, written as articles but not translations of each other, 0.67 (docs/parallel.md);
+- any other text (a glossary, a report): a document whose file name is the same but for a
+  language tag ("glossary.kk.md" ↔ "glossary.ru.md", "law_on_banks_kz.txt" ↔
+  "law_on_banks.txt") and whose sections mostly pair off by meaning. Meaning alone cannot
+  tell a translation here: sections have no numbers to check, and the sample texts on one
+  subject paired off as well as the glossaries did (0.75 against 0.73–0.75 of sections
+  mutually closest); the shared name is the librarian's statement, the pairing its check.
+
+A passage then has, in each other version, the passage at the same place of the
+counterpart part: the same-numbered article, or for texts without numbers the section
+(passages under one heading) that it and it alone is closest to in meaning. A part is the
+longest run of passages under its heading: laws open with a table of contents that repeats
+every heading. These links are computed when a work's documents change (added, replaced,
+linked, unlinked) and stored in the catalog's ``versions`` table, so a search reads them
+instead of comparing parts per hit.
 """
 
 from __future__ import annotations
@@ -39,6 +50,11 @@ MIN_ARTICLES = 3
 MIN_SHARED = 0.6  # share of the smaller document's article numbers found in the other
 MIN_SCORE = 0.8  # share of articles whose closest counterpart has their number
 SAMPLE = 60  # articles compared per pair of documents
+# a language tag between separators of a file name: "glossary.kk.md", "law_on_banks_kz.txt"
+LANGUAGE_TAG = re.compile(r"(?<![^._\- ])(?:kk|kz|kaz|qaz|ru|rus|en|eng)(?![^._\- ])", re.I)
+MIN_PAIRED = 0.6  # share of the smaller text's sections paired off by meaning with the other's
+MAX_SECTIONS = 2000  # texts with more (long, without headings) are not paired by meaning
+WORD = re.compile(r"\w{3,}")
 
 
 def article_number(heading: str | None) -> str | None:
@@ -46,14 +62,15 @@ def article_number(heading: str | None) -> str | None:
     return next(filter(None, match.groups()), None) if match else None
 
 
-def articles(chunks: list[ChunkRecord]) -> dict[str, list[ChunkRecord]]:
-    """Each article number's passages: the longest run of consecutive passages under it
-    (by text length; passages may come without their text, from ``Catalog.outline``)."""
+def _longest_runs(chunks: list[ChunkRecord], key) -> dict[str, list[ChunkRecord]]:
+    """Each ``key``'s passages: the longest run of consecutive passages under one heading
+    with that key (by text length; passages may come without their text, from
+    ``Catalog.outline``)."""
     runs: dict[str, list[list[ChunkRecord]]] = defaultdict(list)
     previous = None
     for chunk in sorted(chunks, key=lambda c: c.ordinal):
-        number = article_number(chunk.heading)
-        if number is None:
+        name = key(chunk)
+        if name is None:
             previous = None
             continue
         if (
@@ -61,13 +78,25 @@ def articles(chunks: list[ChunkRecord]) -> dict[str, list[ChunkRecord]]:
             or previous.heading != chunk.heading
             or previous.ordinal + 1 != chunk.ordinal
         ):
-            runs[number].append([])
-        runs[number][-1].append(chunk)
+            runs[name].append([])
+        runs[name][-1].append(chunk)
         previous = chunk
     return {
-        number: max(found, key=lambda run: sum(c.char_end - c.char_start for c in run))
-        for number, found in runs.items()
+        name: max(found, key=lambda run: sum(c.char_end - c.char_start for c in run))
+        for name, found in runs.items()
     }
+
+
+def articles(chunks: list[ChunkRecord]) -> dict[str, list[ChunkRecord]]:
+    """Each article number's passages."""
+    return _longest_runs(chunks, lambda chunk: article_number(chunk.heading))
+
+
+def sections(chunks: list[ChunkRecord]) -> dict[str, list[ChunkRecord]]:
+    """Each heading's passages; each passage on its own in a text with few headings."""
+    if len({chunk.heading for chunk in chunks} - {None}) >= MIN_ARTICLES:
+        return _longest_runs(chunks, lambda chunk: chunk.heading)
+    return {str(chunk.ordinal): [chunk] for chunk in chunks}
 
 
 def same_text_score(catalog: Catalog, mine: dict, theirs: dict) -> float | None:
@@ -84,15 +113,49 @@ def same_text_score(catalog: Catalog, mine: dict, theirs: dict) -> float | None:
     return float(np.mean(closest == np.arange(len(shared))))
 
 
+def paired_sections(catalog: Catalog, mine: dict, theirs: dict, db=None) -> list[tuple]:
+    """(section, counterpart): the sections of two texts that are each other's closest, so
+    that each is paired at most once. Closeness is the cosine of their first passages plus
+    the share of words they have in common: glossaries name each term's translations
+    ("*каз. ішкі көші-қон (англ. internal migration)*"), translations share numbers and
+    names, and the model alone put "Внутренняя миграция" closest to "Сыртқы көші-қон"
+    (external migration) in the project's glossaries."""
+    if not mine or not theirs or max(len(mine), len(theirs)) > MAX_SECTIONS:
+        return []
+    firsts = [[run[0].id for run in runs.values()] for runs in (mine, theirs)]
+    texts = catalog.chunks_by_id(firsts[0] + firsts[1], db)
+    words = [[set(WORD.findall(texts[i].text.casefold())) for i in ids] for ids in firsts]
+    shared = np.array(
+        [[len(a & b) / max(1, len(a | b)) for b in words[1]] for a in words[0]], dtype=np.float32
+    )
+    similarity = catalog.vectors_of(firsts[0], db) @ catalog.vectors_of(firsts[1], db).T + shared
+    across, back = similarity.argmax(axis=1), similarity.argmax(axis=0)
+    names, counterparts = list(mine), list(theirs)
+    return [(names[i], counterparts[j]) for i, j in enumerate(across) if back[j] == i]
+
+
 def _number_order(number: str) -> tuple[int, ...]:
     return tuple(int(part) for part in number.split("-"))
+
+
+def language_free_name(filename: str) -> str:
+    """A file name without its extension and language tags: what versions share."""
+    stem = filename.rsplit(".", 1)[0].casefold()
+    return re.sub(r"[._\- ]+", "-", LANGUAGE_TAG.sub("", stem)).strip("-")
 
 
 def version_of(catalog: Catalog, document: DocumentRecord) -> DocumentRecord | None:
     """The document in another language that ``document`` is most clearly a version of."""
     if document.work:
         return None
-    mine = articles(catalog.outline(document.id))
+    outline = catalog.outline(document.id)
+    return _same_articles(catalog, document, articles(outline)) or _same_name(
+        catalog, document, sections(outline)
+    )
+
+
+def _same_articles(catalog: Catalog, document: DocumentRecord, mine: dict):
+    """The law in another language whose articles match these by number and meaning."""
     if len(mine) < MIN_ARTICLES:
         return None
     best, best_score = None, MIN_SCORE
@@ -105,9 +168,25 @@ def version_of(catalog: Catalog, document: DocumentRecord) -> DocumentRecord | N
     return best
 
 
+def _same_name(catalog: Catalog, document: DocumentRecord, mine: dict):
+    """The document in another language named like this one but for the language tag,
+    whose sections mostly pair off with these by meaning (one scan of the file names)."""
+    name = language_free_name(document.filename)
+    for other_id, _, filename, language in catalog.titles():
+        if other_id == document.id or language == document.language:
+            continue
+        if language_free_name(filename) != name:
+            continue
+        theirs = sections(catalog.outline(other_id))
+        paired = paired_sections(catalog, mine, theirs)
+        if len(paired) >= MIN_PAIRED * min(len(mine), len(theirs)) > 0:
+            return catalog.document(other_id)
+    return None
+
+
 def link_versions(store: Store, document: DocumentRecord) -> DocumentRecord:
     """Give ``document`` the work key of the version of it found in another language
-    ("doc-ID" of that version when it had none), so their articles are linked."""
+    ("doc-ID" of that version when it had none), so their parts are linked."""
     other = version_of(store.catalog, document)
     if other is None:
         return document
@@ -117,24 +196,43 @@ def link_versions(store: Store, document: DocumentRecord) -> DocumentRecord:
     return store.update(document.id, {"work": work})
 
 
-def passage_links(outlines: dict[int, list[ChunkRecord]]) -> list[tuple[int, int]]:
-    """(passage, counterpart) for every passage of an article in each document of one work:
-    the passage at the same place of the same-numbered article in each other document (the
-    first, for a passage outside the article's longest run, such as a table of contents)."""
-    runs = {document_id: articles(outline) for document_id, outline in outlines.items()}
+def passage_links(
+    catalog: Catalog, outlines: dict[int, list[ChunkRecord]], db=None
+) -> list[tuple[int, int]]:
+    """(passage, counterpart) between each two documents of one work, both ways: the passage
+    at the same place of the counterpart part. Laws that share article numbers pair their
+    articles by number (a passage outside an article's longest run, such as a table of
+    contents, links to the first of the counterpart); other texts pair their sections."""
     links = []
-    for document_id, outline in outlines.items():
-        mine = runs[document_id]
-        for chunk in outline:
-            number = article_number(chunk.heading)
-            if number is None:
+    documents = sorted(outlines)
+    for n, left in enumerate(documents):
+        for right in documents[n + 1 :]:
+            mine, theirs = articles(outlines[left]), articles(outlines[right])
+            if set(mine) & set(theirs):
+                links += _article_links(outlines[left], mine, theirs)
+                links += _article_links(outlines[right], theirs, mine)
                 continue
-            run = mine.get(number, [])
-            place = next((i for i, c in enumerate(run) if c.id == chunk.id), 0)
-            for other_id, theirs in runs.items():
-                if other_id != document_id and number in theirs:
-                    links.append((chunk.id, theirs[number][min(place, len(theirs[number]) - 1)].id))
+            mine, theirs = sections(outlines[left]), sections(outlines[right])
+            for section, counterpart in paired_sections(catalog, mine, theirs, db):
+                links += _run_links(mine[section], theirs[counterpart])
+                links += _run_links(theirs[counterpart], mine[section])
     return links
+
+
+def _article_links(outline: list[ChunkRecord], mine: dict, theirs: dict) -> list[tuple]:
+    links = []
+    for chunk in outline:
+        number = article_number(chunk.heading)
+        if number is None or number not in theirs:
+            continue
+        run = mine.get(number, [])
+        place = next((i for i, c in enumerate(run) if c.id == chunk.id), 0)
+        links.append((chunk.id, theirs[number][min(place, len(theirs[number]) - 1)].id))
+    return links
+
+
+def _run_links(run: list[ChunkRecord], counterpart: list[ChunkRecord]) -> list[tuple]:
+    return [(chunk.id, counterpart[min(i, len(counterpart) - 1)].id) for i, chunk in enumerate(run)]
 
 
 def relink(catalog: Catalog, db, works: set[str], generation: int | None = None) -> None:
@@ -145,7 +243,7 @@ def relink(catalog: Catalog, db, works: set[str], generation: int | None = None)
     for work in sorted(works - {None}):
         document_ids = catalog.documents_of_work(work, db)
         outlines = {i: catalog.outline(i, db, generation) for i in document_ids}
-        catalog.set_versions(db, document_ids, passage_links(outlines), generation)
+        catalog.set_versions(db, document_ids, passage_links(catalog, outlines, db), generation)
 
 
 Version = tuple[ChunkRecord, DocumentRecord]

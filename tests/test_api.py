@@ -354,6 +354,32 @@ def test_versions_declared_by_the_librarian_link_their_articles(client):
     ]
 
 
+def test_a_glossary_in_three_languages_is_linked_and_read_in_the_readers_language(client):
+    """Files named alike but for the language tag, whose entries pair off, are versions:
+    each entry links to the same entry in the other two, and a reader gets the entry in the
+    language of the question first (before, "internal migration" opened with the Russian
+    entry, which names the English term)."""
+    added = [
+        upload(client, ROOT / "corpus" / f"glossary-migration-terms.{lang}.md").json()
+        for lang in ("ru", "en", "kk")
+    ]
+    works = {client.get(f"/documents/{document['id']}").json()["work"] for document in added}
+    assert len(works) == 1 and None not in works  # the first got its key with the second
+    for query, lang, heading, versions in [
+        (
+            "internal migration",
+            "en",
+            "Internal migration",
+            {"Ішкі көші-қон", "Внутренняя миграция"},
+        ),
+        ("ішкі көші-қон", "kk", "Ішкі көші-қон", {"Internal migration", "Внутренняя миграция"}),
+        ("трудовая миграция", "ru", "Трудовая миграция", {"Labour migration", "Еңбек көші-қоны"}),
+    ]:
+        hit = client.get("/search", params={"q": query}).json()["results"][0]
+        assert (hit["lang"], hit["citation"]["heading"].rsplit(" › ", 1)[-1]) == (lang, heading)
+        assert {v["citation"]["heading"].rsplit(" › ", 1)[-1] for v in hit["parallel"]} == versions
+
+
 def test_on_postgresql_a_dropped_connection_is_replaced_and_a_lost_database_is_a_503(
     settings, postgres, monkeypatch
 ):
