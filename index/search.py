@@ -29,6 +29,7 @@ from weakref import WeakKeyDictionary
 
 import numpy as np
 
+from ingest.filler import lists
 from ingest.language import SUPPORTED_LANGUAGES, detect_language, undecided
 from ingest.normalize import normalize_text
 
@@ -142,17 +143,21 @@ def _on_pages(chunk: ChunkRecord, pages: list[int]) -> bool:
     )
 
 
-def doubtful_last(
+def filler_last(
     matches: Ranking, chunks: dict[int, ChunkRecord], documents: dict[int, DocumentRecord]
 ) -> Ranking:
-    """Passages on pages that OCR was unsure of go after every other match: misread text
-    ("Bacwnur Crenaxosnva") matches anything a little and nothing well."""
+    """Filler goes after every other match, in its order: passages on pages that OCR was
+    unsure of (misread text, "Bacwnur Crenaxosnva", matches anything a little and nothing
+    well), and passages that list rather than say (tables of contents, titles alone, word
+    lists: ingest/filler.py)."""
 
-    def doubtful(chunk_id: int) -> bool:
+    def filler(chunk_id: int) -> bool:
         chunk = chunks.get(chunk_id)
-        return chunk is not None and _on_pages(chunk, documents[chunk.document_id].ocr_doubtful)
+        return chunk is not None and (
+            _on_pages(chunk, documents[chunk.document_id].ocr_doubtful) or lists(chunk.text)
+        )
 
-    return sorted(matches, key=lambda match: doubtful(match[0]))
+    return sorted(matches, key=lambda match: filler(match[0]))
 
 
 @dataclass(frozen=True)
@@ -511,7 +516,7 @@ def search(
         linked = versions(store.catalog, list(chunks))
         no_match = bar is not None and nothing_close(bar, indexes, text, vector, chunks)
     hits: list[Hit] = []
-    matches = doubtful_last(matches, chunks, documents)
+    matches = filler_last(matches, chunks, documents)
     shown: set[int] = set()
     for chunk_id, score in matches:
         chunk = chunks.get(chunk_id)
