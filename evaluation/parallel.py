@@ -1,17 +1,22 @@
-"""How well language versions are found and their articles linked (index/parallel.py).
+"""How well language versions are found and their parts linked (index/parallel.py).
 
     .venv/bin/python -m evaluation.parallel       # writes docs/parallel.md
 
-The Constitution (kk, ru, en) and the Russian and Kazakh texts of four laws are ingested
-through Koshqon's own path, each new document linked to its version in another language as
-the service does. Then, against ../shared/corpora/eval/derived (articles aligned by their
-headings): is each document linked to exactly its other versions, and for each gold article
-pair, is the passage offered as the parallel of the article's first passage the start of
-the gold article in the other language?
+The Constitution (kk, ru, en), the Russian and Kazakh texts of four laws and the project's
+sample texts (corpus/: a glossary in kk, ru and en, and seven texts that are versions of
+nothing) are ingested through Koshqon's own path, each new document linked to its version
+in another language as the service does. Then: is each document linked to exactly its
+other versions; for each gold article pair (../shared/corpora/eval/derived, articles
+aligned by their headings), is the passage offered as the parallel of the article's first
+passage the start of the gold article in the other language; and for each glossary entry,
+is its parallel the entry for the same term (the English glossary names each term's
+Kazakh and Russian forms: "kk: ішкі көші-қон; ru: внутренняя миграция")?
 """
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 import tempfile
 import time
@@ -39,6 +44,9 @@ LAWS = [
     "law_on_legal_entities_registration",
 ]
 PREFIX = 80  # characters of the gold article that the linked passage must begin with
+SAMPLES = Path(__file__).resolve().parents[1] / "corpus"
+GLOSSARY = "glossary-migration-terms.{}.md"
+TERMS = re.compile(r"^## (.+)\n\nkk: ([^;\n]+); ru: ([^\n]+)$", re.MULTILINE)
 
 
 def _flat(text: str) -> str:
@@ -57,6 +65,46 @@ def ingest(store: Store, chunker, corpora: Path) -> dict[tuple[str, str], int]:
         document = store.add(prepared).document
         ids[key] = link_versions(store, document).id
     return ids
+
+
+def ingest_samples(store: Store, chunker) -> dict[tuple[str, str], int]:
+    """(work, language) → document id for the project's sample texts: the three glossaries
+    are one work, every other text a work of its own."""
+    ids = {}
+    for name, fields in json.loads((SAMPLES / "metadata.json").read_text()).items():
+        prepared = prepare((SAMPLES / name).read_bytes(), name, Metadata(**fields), chunker)
+        document = store.add(prepared).document
+        work = "glossary" if name.startswith("glossary-") else name
+        ids[(work, document.language)] = link_versions(store, document).id
+    return ids
+
+
+def glossary_pairs() -> list[tuple[str, str, str, str]]:
+    """(language, term, other language, its term) for every entry of the English glossary
+    whose Kazakh or Russian form heads an entry of that glossary, both ways."""
+    headings = {
+        lang: re.findall(r"^## (.+)$", (SAMPLES / GLOSSARY.format(lang)).read_text(), re.M)
+        for lang in ("kk", "ru")
+    }
+    pairs = []
+    for english, kk, ru in TERMS.findall((SAMPLES / GLOSSARY.format("en")).read_text()):
+        for lang, term in (("kk", kk), ("ru", ru)):
+            found = [h for h in headings[lang] if h.casefold().startswith(term.casefold())]
+            if found:
+                pairs += [("en", english, lang, found[0]), (lang, found[0], "en", english)]
+    return pairs
+
+
+def entry_linked(store: Store, ids: dict, pair) -> bool:
+    source, term, target, counterpart = pair
+    entry = next(
+        c
+        for c in store.catalog.chunks_of(ids[("glossary", source)])
+        if (c.heading or "").endswith(f" › {term}")
+    )
+    linked = versions(store.catalog, [entry.id]).get(entry.id, [])
+    offered = {d.id: c for c, d in linked}.get(ids[("glossary", target)])
+    return offered is not None and (offered.heading or "").endswith(f" › {counterpart}")
 
 
 def linking(store: Store, ids: dict) -> tuple[int, int]:
@@ -124,14 +172,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="koshqon-parallel-") as scratch:
         store = Store(Path(scratch), cached)
         ids = ingest(store, chunker, corpora)
-        right, wrong = linking(store, ids)
         true, other = separation(store, ids)
+        ids |= ingest_samples(store, chunker)
+        right, wrong = linking(store, ids)
         rows = []
         by_setting: dict[str, list[bool]] = {}
         for pair in gold_pairs(corpora):
             name = f"{'Constitution' if pair[0] == 'constitution' else 'laws'} {pair[2]}→{pair[3]}"
             by_setting.setdefault(name, []).append(aligned(store, ids, pair))
         for name, results in by_setting.items():
+            rows.append(f"| {name} | {len(results)} | {sum(results) / len(results):.3f} |")
+        entries: dict[str, list[bool]] = {}
+        for pair in glossary_pairs():
+            name = f"glossary entries {pair[0]}→{pair[2]}"
+            entries.setdefault(name, []).append(entry_linked(store, ids, pair))
+        for name, results in entries.items():
             rows.append(f"| {name} | {len(results)} | {sum(results) / len(results):.3f} |")
         store.close()
     minutes = (time.perf_counter() - started) / 60
@@ -140,16 +195,19 @@ def main() -> None:
 Written by `.venv/bin/python -m evaluation.parallel` on {datetime.now(UTC):%Y-%m-%d}
 ({minutes:.0f} min on 2 CPUs).
 
-The Constitution (kk, ru, en) and the Russian and Kazakh texts of {len(LAWS)} laws
-({", ".join(LAWS)}) are added one by one through `prepare` → `Store.add` →
-`index.parallel.link_versions`, as the service adds files: no version is declared, each is
-detected.
+The Constitution (kk, ru, en), the Russian and Kazakh texts of {len(LAWS)} laws
+({", ".join(LAWS)}) and the project's sample texts (corpus/: the glossary in kk, ru and
+en, and seven texts in one language each, two of them on one subject written as articles)
+are added one by one through `prepare` → `Store.add` → `index.parallel.link_versions`, as
+the service adds files: no version is declared, each is detected. Laws are versions when
+their articles match by number and meaning; other texts when their file names differ only
+by a language tag and their sections pair off (index/parallel.py).
 
 **Documents linked to exactly their other versions: {right} of {len(ids)}**; links to a
 wrong document: {wrong}.
 
-The detector's score (the share of shared article numbers whose closest article in the other
-document has the same number; linked from {MIN_SCORE}): true versions
+The laws' detector score (the share of shared article numbers whose closest article in the
+other document has the same number; linked from {MIN_SCORE}): true versions
 {min(true):.2f}–{max(true):.2f} ({len(true)} pairs), other cross-language pairs
 {min(other):.2f}–{max(other):.2f} ({len(other)} pairs).
 
@@ -157,6 +215,9 @@ document has the same number; linked from {MIN_SCORE}): true versions
 by its authors): for each gold pair, the first passage of the article in one language must
 have, as its parallel in the other language's document, a passage that begins with the
 first {PREFIX} characters of the gold article (whitespace and Unicode normalised).
+**Glossary entries**: the English glossary names each term's Kazakh and Russian forms; an
+entry is linked right when its parallel in the other language is the entry headed by that
+form (entries one glossary has and the other lacks are not counted).
 
 | setting | gold pairs | accuracy |
 |---|---|---|
