@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from test_store import HashingEmbedder
 
-from index.parallel import versions
+from index.parallel import language_free_name, versions
 from index.store import Store
 from ingest.chunking import Chunker
 from ingest.models import Metadata
@@ -76,3 +76,20 @@ def test_a_catalog_from_before_stored_links_gets_them_when_opened(tmp_path):
         ("Статья 1", "1-бап"),
         ("1-бап", "Статья 1"),
     }
+
+
+def test_file_names_that_differ_only_by_a_language_tag_name_one_text():
+    """How texts without numbered articles are offered as versions of each other: the
+    name is the librarian's statement, the pairing of their sections its check
+    (tests/test_api.py links the project's three glossaries this way)."""
+    same = [
+        ("glossary-migration-terms.kk.md", "glossary-migration-terms.en.md"),
+        ("law_on_banks_kz.txt", "law_on_banks.txt"),
+        ("Report RU.pdf", "Report EN.pdf"),
+    ]
+    for left, right in same:
+        assert language_free_name(left) == language_free_name(right)
+    assert language_free_name("internal-migrants-rights-guide.en.txt") != language_free_name(
+        "internal-migrants-rights.kk.txt"
+    )
+    assert language_free_name("kenya_ru.txt") == "kenya"  # "en" inside a word is no tag
