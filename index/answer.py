@@ -292,10 +292,16 @@ def defines(sentence: str, hit: Hit, question: str) -> bool:
 
 
 def in_context(sentence: str, hit: Hit) -> str:
-    """A sentence as it is embedded: after its passage's heading, which often names what
-    it is about (a glossary's "Kandas" before "An ethnic Kazakh who …")."""
-    heading = (hit.citation.heading or "").rsplit(" › ", 1)[-1]
-    return f"{heading}\n{sentence}" if heading and heading not in sentence else sentence
+    """A sentence as it is embedded: after what its passage is about — the article's title
+    line when the passage opens with it ("4-бап. Тұрғылықты жері бойынша тіркеу", where the
+    heading says only "4-бап"), else its heading (a glossary's "Kandas" before "An ethnic
+    Kazakh who …")."""
+    first = hit.text.lstrip().split("\n", 1)[0].strip()
+    if parse_heading(first) is not None and not first.startswith("#"):
+        context = first
+    else:
+        context = (hit.citation.heading or "").rsplit(" › ", 1)[-1]
+    return f"{context}\n{sentence}" if context and context not in sentence else sentence
 
 
 def _ms(started: float) -> float:
