@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
@@ -136,10 +137,11 @@ def create_app(settings: Settings | None = None, url: str | None = None) -> Fast
     async def uploads_need_a_key_first(request: Request, call_next):
         """An upload is refused before its body is read, not after (the routes' own
         checks run once FastAPI has parsed the whole form), and the connection is closed
-        rather than drained of the body."""
+        rather than drained of the body. The key is looked up in the catalog off the
+        event loop, which would otherwise wait for the database with every request."""
         if request.method in ("POST", "PUT") and request.url.path.startswith(UPLOAD_ROUTES):
             try:
-                authorise(request, "librarian")
+                await run_in_threadpool(authorise, request, "librarian")
             except KoshqonError as error:
                 response = problem_of(error)
                 response.headers["Connection"] = "close"
