@@ -29,7 +29,7 @@ from typing import Literal
 
 import numpy as np
 
-from ingest.chunking import parse_heading
+from ingest.chunking import division_heading, parse_heading
 from ingest.language import detect_language
 from ingest.normalize import normalize_text
 
@@ -297,7 +297,7 @@ def in_context(sentence: str, hit: Hit) -> str:
     heading says only "4-бап"), else its heading (a glossary's "Kandas" before "An ethnic
     Kazakh who …")."""
     first = hit.text.lstrip().split("\n", 1)[0].strip()
-    if parse_heading(first) is not None and not first.startswith("#"):
+    if division_heading(first):
         context = first
     else:
         context = (hit.citation.heading or "").rsplit(" › ", 1)[-1]

@@ -70,6 +70,12 @@ def parse_heading(line: str) -> Heading | None:
     return None
 
 
+def division_heading(line: str) -> bool:
+    """Whether a line heads a legal division ("Статья 5. …", "2-тарау", "Article 3"), as
+    opposed to a Markdown heading, which names a section of prose."""
+    return parse_heading(line) is not None and not line.startswith("#")
+
+
 @dataclass(frozen=True)
 class _Section:
     start: int

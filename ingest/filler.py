@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import re
 
-from .chunking import parse_heading
+from .chunking import division_heading
 
-CONTENTS = re.compile(r"^(?:Оглавление|Содержание|Мазмұны|Contents|Table of contents)$", re.I)
+CONTENTS_TITLES = ("Оглавление", "Содержание", "Мазмұны", "Contents", "Table of contents")
+CONTENTS = re.compile(rf"^(?:{'|'.join(CONTENTS_TITLES)})$", re.I)
 LEADER = re.compile(r"(?:\.{4,}|…{2,}|(?:\. ){3,}|_{4,}|\s{4,})\s*\d{1,4}\s*$")  # "... 7"
 SHORT_WORDS = 2  # a word list's line: a term and its tag, without figures
 MIN_LINES = 4  # fewer lines are a heading with its first words, not a list
@@ -31,11 +32,7 @@ def lists(text: str) -> bool:
 
 
 def _lists(line: str) -> bool:
-    return _heading(line) or bool(LEADER.search(line)) or _term(line) or line.isdigit()
-
-
-def _heading(line: str) -> bool:
-    return parse_heading(line) is not None and not line.startswith("#")
+    return division_heading(line) or bool(LEADER.search(line)) or _term(line) or line.isdigit()
 
 
 def _term(line: str) -> bool:

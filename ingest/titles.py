@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 from pathlib import PurePath
 
-from .chunking import parse_heading
+from .chunking import division_heading
+from .filler import CONTENTS_TITLES
 
 PARAGRAPHS_SEARCHED = 20
 TITLE_WORDS = 25
@@ -24,7 +25,7 @@ MAX_TITLE_CHARS = 200
 _NOTE = re.compile(
     r"^(Вниманию пользователей|Примечание|Сноска|Қолданушылар назарына|Ескерту|ЗҚАИ|РЦПИ|ИЗПИ"
     r"|Для удобства пользования|Введен|Вводится|Порядок введения|Пресс-релиз|Баспасөз-релиз"
-    r"|Оглавление|Содержание|Мазмұны|Contents|Table of contents)",
+    rf"|{'|'.join(CONTENTS_TITLES)})",
     re.IGNORECASE,
 )
 _CAPITAL = re.compile(r"^[\"«“(]?[0-9A-ZА-ЯЁӘҒҚҢӨҰҮҺІ]")
@@ -36,7 +37,7 @@ def title_from_text(text: str) -> str | None:
         lines = [line.strip() for line in paragraph.splitlines() if line.strip()]
         if not lines:
             continue
-        if any(parse_heading(line) is not None and not line.startswith("#") for line in lines):
+        if any(division_heading(line) for line in lines):
             return None  # the body has begun
         candidate = " ".join(" ".join(lines).lstrip("#").split())
         if _looks_like_title(candidate):
