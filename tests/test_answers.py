@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from index.answer import sentence_spans
+from index.answer import in_context, sentence_spans
+from index.search import Citation, Hit
 from service.api.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,6 +70,23 @@ def test_a_kazakh_question_finds_the_russian_and_kazakh_sources(client):
     body = client.post("/ask", json={"question": "Қандас дегеніміз кім?"}).json()
     assert body["status"] == "answered"
     assert "қандас" in body["answer"].lower() or "кандас" in body["answer"].lower()
+
+
+def test_a_sentence_of_a_law_is_read_after_its_articles_title_not_its_bare_number():
+    """The heading path says only "4-бап"; the article's title line says what it is about
+    (legal-dev: answered .50 -> .53, a gold article cited .23 -> .28, docs/answers.md)."""
+
+    def hit(text: str, heading: str) -> Hit:
+        citation = Citation(
+            1, "law", "law.kk.txt", None, None, heading, 0, len(text), "", False, False
+        )
+        return Hit(1, 1.0, 1, text, "kk", citation)
+
+    sentence = "Әдетте жеке куәлік және тұрғын үй меншік иесінің келісімі қажет."
+    article = hit(f"4-бап. Тұрғылықты жері бойынша тіркеу\n{sentence}", "2-тарау › 4-бап")
+    assert in_context(sentence, article) == f"4-бап. Тұрғылықты жері бойынша тіркеу\n{sentence}"
+    entry = hit(f"## Kandas\n\n{sentence}", "Glossary › Kandas")  # Markdown: the heading
+    assert in_context(sentence, entry) == f"Kandas\n{sentence}"
 
 
 def test_a_pdf_line_break_does_not_cut_a_sentence():
