@@ -116,10 +116,11 @@ def same_text_score(catalog: Catalog, mine: dict, theirs: dict) -> float | None:
 def paired_sections(catalog: Catalog, mine: dict, theirs: dict, db=None) -> list[tuple]:
     """(section, counterpart): the sections of two texts that are each other's closest, so
     that each is paired at most once. Closeness is the cosine of their first passages plus
-    the share of words they have in common: glossaries name each term's translations
-    ("*каз. ішкі көші-қон (англ. internal migration)*"), translations share numbers and
-    names, and the model alone put "Внутренняя миграция" closest to "Сыртқы көші-қон"
-    (external migration) in the project's glossaries."""
+    the share of words they have in common, plus one when each names the other's heading:
+    glossaries name each term's translations ("*каз. ішкі көші-қон (англ. internal
+    migration)*"), translations share numbers and names, and the model alone put
+    "Внутренняя миграция" closest to "Сыртқы көші-қон" (external migration) in the
+    project's glossaries."""
     if not mine or not theirs or max(len(mine), len(theirs)) > MAX_SECTIONS:
         return []
     firsts = [[run[0].id for run in runs.values()] for runs in (mine, theirs)]
@@ -128,10 +129,25 @@ def paired_sections(catalog: Catalog, mine: dict, theirs: dict, db=None) -> list
     shared = np.array(
         [[len(a & b) / max(1, len(a | b)) for b in words[1]] for a in words[0]], dtype=np.float32
     )
-    similarity = catalog.vectors_of(firsts[0], db) @ catalog.vectors_of(firsts[1], db).T + shared
+    named = np.array(
+        [[name_each_other(texts[i], texts[j]) for j in firsts[1]] for i in firsts[0]],
+        dtype=np.float32,
+    )
+    similarity = (
+        catalog.vectors_of(firsts[0], db) @ catalog.vectors_of(firsts[1], db).T + shared + named
+    )
     across, back = similarity.argmax(axis=1), similarity.argmax(axis=0)
     names, counterparts = list(mine), list(theirs)
     return [(names[i], counterparts[j]) for i, j in enumerate(across) if back[j] == i]
+
+
+def name_each_other(a: ChunkRecord, b: ChunkRecord) -> bool:
+    """Whether each passage names the other's heading: a glossary's entry gives its term in
+    the other languages ("kk: еңбек көші-қоны; ru: трудовая миграция"), and the adapted
+    model alone put "Labour migration" closest to "Еңбекші көшіп-қонушы" (labour migrant),
+    which the English entry also mentions but which does not name "labour migration"."""
+    titles = [(chunk.heading or "").rsplit(" › ", 1)[-1].casefold() for chunk in (a, b)]
+    return all(titles) and titles[0] in b.text.casefold() and titles[1] in a.text.casefold()
 
 
 def _number_order(number: str) -> tuple[int, ...]:

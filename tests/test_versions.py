@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from test_store import HashingEmbedder
 
-from index.parallel import language_free_name, versions
+from index.catalog import ChunkRecord
+from index.parallel import language_free_name, name_each_other, versions
 from index.store import Store
 from ingest.chunking import Chunker
 from ingest.models import Metadata
@@ -93,3 +94,28 @@ def test_file_names_that_differ_only_by_a_language_tag_name_one_text():
         "internal-migrants-rights.kk.txt"
     )
     assert language_free_name("kenya_ru.txt") == "kenya"  # "en" inside a word is no tag
+
+
+def test_glossary_entries_that_name_each_others_terms_pair_off():
+    """A glossary entry gives its term in the other languages; the entry that names a term
+    it is not (the English "Labour migration" mentions "еңбекші көшіп-қонушы", labour
+    migrant) is not named back, so only the true counterpart counts as named."""
+
+    def entry(heading: str, text: str) -> ChunkRecord:
+        return ChunkRecord(0, 0, 0, text, "xx", f"Glossary › {heading}", None, None, 0, 0, 0)
+
+    labour_migration = entry(
+        "Labour migration",
+        "## Labour migration\n\nkk: еңбек көші-қоны; ru: трудовая миграция\n\nMovement whose "
+        'main purpose is work. In legal usage, "labour migrant" (kk: еңбекші көшіп-қонушы)…',
+    )
+    enbek_koshi = entry(
+        "Еңбек көші-қоны",
+        "## Еңбек көші-қоны\n\n*орыс. трудовая миграция; ағыл. labour migration*\n\nЖұмыс…",
+    )
+    enbekshi = entry(
+        "Еңбекші көшіп-қонушы",
+        "## Еңбекші көшіп-қонушы\n\n*орыс. трудовой мигрант; ағыл. labour migrant*\n\nЗаң…",
+    )
+    assert name_each_other(labour_migration, enbek_koshi)
+    assert not name_each_other(labour_migration, enbekshi)
