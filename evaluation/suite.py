@@ -70,15 +70,20 @@ Variants: **keyword** is BM25 over stemmed terms; **dense** is the embedding mod
 **per-language z (before)** is the
 previous default (standard scores within each language's top list, keyword evidence only in
 the query's language); **hybrid (default)** is what Koshqon serves: the same order within each
-language, stretched onto where its candidates stand against all passages of their language
-(index/calibration.py), so that languages share one scale; a passage in another language
-than the question's must also be more similar to it than the best of that many unrelated
-passages would be by chance, or it is pushed down, but only as far as the question's own
-language holds a passage above its own bar of chance (`Fusion.own_gate`, issue 23): when
-the reader's language has nothing on the subject, the answer in another language is not
-pushed under unrelated text; the question's language gets a small bonus at equal relevance
-(index/search.py `calibrated`). **penalty always (issue 23's before)** is the same with the
-penalty applied whatever the question's language holds, the default before issue 23.
+language, put onto where its candidates stand against all passages of their language
+(index/calibration.py), so that languages share one scale — the n-th passage of a language
+gets the n-th best cosine level of its candidates, so keyword matches reorder a language
+but cannot lift it above its best cosine (`Fusion.placement`); a passage in another
+language than the question's must also be more similar to it than the best of that many
+unrelated passages would be by chance, or it is pushed down, but only as far as the
+question's own language holds a passage above its own bar of chance (`Fusion.own_gate`,
+issue 23): when the reader's language has nothing on the subject, the answer in another
+language is not pushed under unrelated text; the question's language gets a bonus at equal
+relevance (index/search.py `calibrated`). **penalty always (issue 23's before)** is the
+same with the penalty applied whatever the question's language holds, the default before
+issue 23; **stretched (issue 23's second before)** maps each language's order linearly
+onto its levels' spread, with a language bonus of 0.25, the default before issue 23's
+second round.
 **hybrid, with lexicon** also matches the other language's passages by keyword in Kazakh
 and Russian, with the question's stems translated by a lexicon induced from aligned law
 articles (index/lexicon.py; docs/adaptation.md).
@@ -88,12 +93,14 @@ Baselines and targets are those of issues 3 and 9 (a plain implementation on the
 PER_LANGUAGE_Z = Fusion(method="zscore", lexicon_weight=0.0)
 LAW_FIRST = Fusion(document_weight=0.3)
 WITH_LEXICON = Fusion(lexicon_weight=1.0)
-PENALTY_ALWAYS = Fusion(own_gate=None)
+PENALTY_ALWAYS = Fusion(own_gate=None, placement="stretch", language_bonus=0.25)
+STRETCHED = Fusion(placement="stretch", language_bonus=0.25)
 REPORTED = [
     Variant("keyword", "keyword"),
     Variant("dense", "dense"),
     Variant("per-language z (issue 9's before)", "hybrid", PER_LANGUAGE_Z),
     Variant("penalty always (issue 23's before)", "hybrid", PENALTY_ALWAYS),
+    Variant("stretched (issue 23's second before)", "hybrid", STRETCHED),
     Variant("hybrid (default)", "hybrid", DEFAULT_FUSION),
     Variant("hybrid, with lexicon", "hybrid", WITH_LEXICON),
 ]
@@ -120,6 +127,9 @@ SWEEP = [
     Variant("penalty always", "hybrid", PENALTY_ALWAYS),
     Variant("no penalty, no bonus", "hybrid", Fusion(foreign_penalty=0, language_bonus=0)),
     *(Variant(f"own gate {g}", "hybrid", Fusion(own_gate=g)) for g in (0.5, 1.0, 2.0)),
+    # issue 23, second round: keyword matches cannot lift a language above its cosines
+    Variant("stretched, bonus 0.25", "hybrid", STRETCHED),
+    *(Variant(f"levels, bonus {b}", "hybrid", Fusion(language_bonus=b)) for b in (0.5, 0.75, 1)),
 ]
 
 

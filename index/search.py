@@ -176,7 +176,7 @@ class Fusion:
     # calibrated: other languages must beat chance (index/search.py calibrated())
     foreign_penalty: float = 4.0  # per standard deviation short of the bar
     chance_margin: float = 0.25  # standard deviations above the expected best of chance
-    language_bonus: float = 0.25  # added to passages in the query's language
+    language_bonus: float = 0.5  # added to passages in the query's language
     # … and it applies in full only when the query's language holds a passage this many
     # standard deviations above that language's own bar of chance, in proportion below it:
     # when the reader's language has nothing on the subject, the answer in another
@@ -186,6 +186,11 @@ class Fusion:
     # law, then the article)
     document_weight: float = 0.0
     document_passages: int = 3
+    # calibrated: how a language's order is put on the common scale: "levels" gives its
+    # n-th passage the n-th best cosine level among its candidates; "stretch" (before issue
+    # 23's second round) maps the order's standard scores onto the levels' spread, which
+    # lifted a passage matched by keywords alone above every cosine of its language
+    placement: Literal["levels", "stretch"] = "levels"
 
 
 DEFAULT_FUSION = Fusion()
@@ -274,9 +279,13 @@ def calibrated(
     language) give the best order measured (docs/evaluation.md), but their scale is the
     list's own: the best passage of every language looks relevant, relevant or not, and a
     language with many relevant passages looks worse than one with a single lucky one. So
-    each language's order is stretched onto where its candidates stand against *all* its
+    each language's order is put onto where its candidates stand against *all* its
     passages (index/calibration.py): their cosines minus the language's mean similarity to
-    the query, in the query's language's standard deviations.
+    the query, in the query's language's standard deviations; the language's n-th passage
+    gets the n-th best of its candidates' levels. Keyword evidence thus reorders a language
+    but cannot lift it above its best cosine: stretched linearly instead, BM25 matches in
+    the reader's language (which only that language gets) put unrelated Kazakh articles
+    above the Russian article that answers a Kazakh question.
 
     A passage in another language must also be more similar to the query than chance
     allows: the best of N unrelated passages stands about √(2 ln N) of its language's own
@@ -309,8 +318,12 @@ def calibrated(
         cosines = stored_vectors(indexes, ids, partition_of) @ vector
         order = np.array([fused[i] for i in ids])
         level = (cosines - mean) / unit
-        stretch = level.std() / order.std() if order.std() > 0 else 0.0
-        placed = level.mean() + (order - order.mean()) * stretch if stretch else level
+        if fusion.placement == "levels":
+            placed = np.empty_like(level)
+            placed[np.argsort(-order, kind="stable")] = np.sort(level)[::-1]
+        else:
+            stretch = level.std() / order.std() if order.std() > 0 else 0.0
+            placed = level.mean() + (order - order.mean()) * stretch if stretch else level
         placed_of[lang] = (ids, placed, (cosines - mean) / spread)
     own = query_lang in placed_of and counts[query_lang] >= MIN_PASSAGES
     gate = 1.0
