@@ -21,6 +21,7 @@ catalog row, so every result carries the exact passage and where it is.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -96,6 +97,9 @@ class SearchResult:
     # the closest passage is no closer than those of questions the collection cannot be
     # about (index/chance.py); the closest passages are still the results
     no_match: bool = False
+    # the query's words that no passage has, in any language's analysis ("weather",
+    # "tomorrow"): results that match the rest are not about them
+    missing: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -194,6 +198,7 @@ class Fusion:
 
 
 DEFAULT_FUSION = Fusion()
+_QUERY_WORD = re.compile(r"\w[\w'’-]*\w|\w")
 
 
 def _normalised(ranking: Ranking) -> dict[int, float]:
@@ -528,6 +533,7 @@ def search(
         )
         linked = versions(store.catalog, list(chunks))
         no_match = bar is not None and nothing_close(bar, indexes, text, vector, chunks)
+        missing = words_nowhere(indexes, text)
     hits: list[Hit] = []
     matches = filler_last(matches, chunks, documents)
     shown: set[int] = set()
@@ -566,6 +572,7 @@ def search(
         results=hits,
         references=references,
         no_match=no_match,
+        missing=missing,
     )
 
 
@@ -578,6 +585,23 @@ def chance_bar(store: Store, embedder) -> ChanceBar:
     if bar is None or bar.embedder is not embedder:
         bar = _BARS[store] = ChanceBar(embedder)
     return bar
+
+
+def words_nowhere(indexes: Indexes, text: str) -> list[str]:
+    """The query's words (stop-words aside) that no passage has, analysed as each
+    language of the collection."""
+    missing = []
+    for word in dict.fromkeys(_QUERY_WORD.findall(text)):
+        terms = [(lang, analyze(word, lang)) for lang in indexes.partitions]
+        if not any(found for _, found in terms):
+            continue  # a stop-word in every language
+        if not any(
+            indexes.partitions[lang].keywords.document_frequency(term)
+            for lang, found in terms
+            for term in found
+        ):
+            missing.append(word)
+    return missing
 
 
 def nothing_close(

@@ -390,6 +390,9 @@ def search(query, k, citations, lang, doc_id, doc_type, mode, as_json, server, d
         click.echo("No passages found.")
     elif result.no_match:
         click.echo("Nothing found that matches. The closest passages:", err=True)
+    if result.results and result.missing:
+        words = ", ".join(result.missing)
+        click.echo(f"No passage of the collection has these words: {words}.", err=True)
     for hit in result.results:
         click.secho(f"{hit.rank}. {hit.citation.label}", bold=True)
         place = " · ".join(

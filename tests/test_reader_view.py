@@ -73,7 +73,19 @@ def test_a_query_nothing_matches_says_so_and_still_shows_the_closest(library, qu
     "query", ["Who are kandas?", "внутренняя миграция", "ішкі көші-қон", "labour migrant rights"]
 )
 def test_a_query_on_the_collections_subject_is_not_flagged(library, query):
-    assert library.get("/search", params={"q": query}).json()["no_match"] is False
+    body = library.get("/search", params={"q": query}).json()
+    assert (body["no_match"], body["missing"]) == (False, [])
+
+
+def test_the_words_no_passage_has_are_named(library):
+    """"weather in Almaty tomorrow" is closer to a passage on migration to Almaty than
+    chance, so it is not flagged "nothing found"; the reader is told instead that no
+    passage has "weather" or "tomorrow" (in no language: "Almaty" is in English, Russian
+    and Kazakh texts; "in" is a stop-word)."""
+    body = library.get("/search", params={"q": "weather in Almaty tomorrow"}).json()
+    assert body["missing"] == ["weather", "tomorrow"]
+    page = library.get("/", params={"q": "weather in Almaty tomorrow", "ui": "ru"}).text
+    assert "Этих слов нет ни в одном фрагменте собрания: «weather», «tomorrow»." in page
 
 
 def test_a_short_kazakh_word_without_kazakh_letters_is_kazakh(library):

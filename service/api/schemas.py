@@ -114,6 +114,10 @@ class SearchResponse(Model):
         "those of questions the collection cannot be about (weather, recipes, gibberish). "
         "The closest passages are still the results."
     )
+    missing: list[str] = Field(
+        description="The query's words that no passage of the collection has, in any "
+        "language (stop-words aside): the results match the rest of the query, not these."
+    )
 
 
 class Document(Model):

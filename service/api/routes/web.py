@@ -123,7 +123,7 @@ def search_page(
             query = Search(q=q, k=RESULTS_SHOWN, lang=lang, mode=mode)
             found = search_api(koshqon, query).model_dump()
             context["results"], context["references"] = found["results"], found["references"]
-            context["no_match"] = found["no_match"]
+            context["no_match"], context["missing"] = found["no_match"], found["missing"]
             given = {name: value for name, value in asdict(query).items() if value}
             context["citations"] = "/search/citations?" + urlencode(given, doseq=True)
         else:
