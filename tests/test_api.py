@@ -74,8 +74,9 @@ def test_search_response_has_the_documented_shape(client):
         "results",
         "references",
         "no_match",
+        "missing",
     }
-    assert (body["references"], body["no_match"]) == ([], False)
+    assert (body["references"], body["no_match"], body["missing"]) == ([], False, [])
     assert (body["query"], body["query_lang"], body["mode"]) == ("Who are kandas?", "en", "hybrid")
     hit = body["results"][0]
     assert set(hit) == {"rank", "score", "chunk_id", "text", "lang", "citation", "parallel"}
