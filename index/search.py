@@ -98,7 +98,8 @@ class SearchResult:
     # about (index/chance.py); the closest passages are still the results
     no_match: bool = False
     # the query's words that no passage has, in any language's analysis ("weather",
-    # "tomorrow"): results that match the rest are not about them
+    # "tomorrow"): results that match the rest are not about them; only when the first
+    # result is in the query's language
     missing: list[str] = field(default_factory=list)
 
 
@@ -533,7 +534,7 @@ def search(
         )
         linked = versions(store.catalog, list(chunks))
         no_match = bar is not None and nothing_close(bar, indexes, text, vector, chunks)
-        missing = words_nowhere(indexes, text)
+        nowhere = words_nowhere(indexes, text)
     hits: list[Hit] = []
     matches = filler_last(matches, chunks, documents)
     shown: set[int] = set()
@@ -563,6 +564,8 @@ def search(
                 ),
             )
         )
+    # across languages a question's words are not expected in the passage that answers it
+    missing = nowhere if hits and hits[0].lang == query_lang else []
     took_ms = round((time.perf_counter() - started) * 1000, 2)
     return SearchResult(
         query=query,
@@ -593,8 +596,8 @@ def words_nowhere(indexes: Indexes, text: str) -> list[str]:
     missing = []
     for word in dict.fromkeys(_QUERY_WORD.findall(text)):
         terms = [(lang, analyze(word, lang)) for lang in indexes.partitions]
-        if not any(found for _, found in terms):
-            continue  # a stop-word in every language
+        if not all(found for _, found in terms):
+            continue  # a stop-word ("для", "in"), in one language is enough
         if not any(
             indexes.partitions[lang].keywords.document_frequency(term)
             for lang, found in terms

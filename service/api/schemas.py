@@ -116,7 +116,9 @@ class SearchResponse(Model):
     )
     missing: list[str] = Field(
         description="The query's words that no passage of the collection has, in any "
-        "language (stop-words aside): the results match the rest of the query, not these."
+        "language (stop-words aside): the results match the rest of the query, not these. "
+        "Given only when the first result is in the query's language: across languages a "
+        "question's words are not expected in the passage that answers it."
     )
 
 
