@@ -129,10 +129,8 @@ def paired_sections(catalog: Catalog, mine: dict, theirs: dict, db=None) -> list
     shared = np.array(
         [[len(a & b) / max(1, len(a | b)) for b in words[1]] for a in words[0]], dtype=np.float32
     )
-    named = np.array(
-        [[name_each_other(texts[i], texts[j]) for j in firsts[1]] for i in firsts[0]],
-        dtype=np.float32,
-    )
+    folded = [[_folded(texts[i]) for i in ids] for ids in firsts]  # once per section
+    named = np.array([[_each_names(a, b) for b in folded[1]] for a in folded[0]], np.float32)
     similarity = (
         catalog.vectors_of(firsts[0], db) @ catalog.vectors_of(firsts[1], db).T + shared + named
     )
@@ -146,8 +144,17 @@ def name_each_other(a: ChunkRecord, b: ChunkRecord) -> bool:
     the other languages ("kk: еңбек көші-қоны; ru: трудовая миграция"), and the adapted
     model alone put "Labour migration" closest to "Еңбекші көшіп-қонушы" (labour migrant),
     which the English entry also mentions but which does not name "labour migration"."""
-    titles = [(chunk.heading or "").rsplit(" › ", 1)[-1].casefold() for chunk in (a, b)]
-    return all(titles) and titles[0] in b.text.casefold() and titles[1] in a.text.casefold()
+    return _each_names(_folded(a), _folded(b))
+
+
+def _folded(chunk: ChunkRecord) -> tuple[str, str]:
+    """(the last part of its heading, its text), casefolded."""
+    return (chunk.heading or "").rsplit(" › ", 1)[-1].casefold(), chunk.text.casefold()
+
+
+def _each_names(a: tuple[str, str], b: tuple[str, str]) -> bool:
+    (title_a, text_a), (title_b, text_b) = a, b
+    return bool(title_a and title_b) and title_a in text_b and title_b in text_a
 
 
 def _number_order(number: str) -> tuple[int, ...]:
